@@ -1,0 +1,220 @@
+import type { Clock } from "../ports/clock";
+import type { Logger } from "../ports/logger";
+import type { MqttConnector, MqttSession } from "../ports/mqtt";
+import type { Random } from "../ports/random";
+import { randomHex } from "../ports/random";
+import { scoped } from "../ports/logger";
+import type { BackoffOptions } from "../core/backoff";
+import { utf8 } from "../core/bytes";
+import { Listeners, errorMessage } from "../core/listeners";
+import { hubConnectOptions, type DeviceIdentity, type HubEndpoint } from "./connection-options";
+import { ConnectionSupervisor, type LinkStatus } from "./connection-supervisor";
+import { decodeCloudMessage, type CloudMessage } from "./cloud-messages";
+import { DirectMethods, encodeMethodBody } from "./direct-methods";
+import { PropertyBagError, encodePropertyBag } from "./property-bag";
+import { MemoryOutboxStore, TelemetryOutbox, type OutboxRecord, type OutboxStore } from "./telemetry-outbox";
+import {
+  METHODS_FILTER,
+  TWIN_DESIRED_FILTER,
+  TWIN_RESPONSE_FILTER,
+  cloudMessageBag,
+  cloudMessageFilter,
+  methodResponseTopic,
+  parseMethodTopic,
+  telemetryTopic,
+} from "./topics";
+import { Twin } from "./twin";
+
+export interface HubClientConfig {
+  readonly endpoint: HubEndpoint;
+  readonly identity: DeviceIdentity;
+  /** MQTT keep-alive, 1..1177 s (default 180, as the official SDKs). */
+  readonly keepAliveSeconds?: number;
+  /** Reconnect backoff (default 1 s growing to 5 min, full jitter). */
+  readonly backoff?: BackoffOptions;
+  /** Give up on a connection attempt (TCP, TLS, CONNECT, SUBSCRIBE) after this long (default 60 s). */
+  readonly attemptTimeoutMs?: number;
+  /** A connection that lasted this long resets the backoff (default 60 s). */
+  readonly stableAfterMs?: number;
+  /** Twin request timeout (default 30 s). */
+  readonly twinTimeoutMs?: number;
+  /** Telemetry messages in flight at once (default 8). */
+  readonly window?: number;
+  /** Telemetry messages kept while offline (default 1000). */
+  readonly outboxCapacity?: number;
+  /** Precondition for connecting, e.g. "the clock is valid" (TLS checks certificate dates). */
+  readonly ready?: () => boolean;
+}
+
+export interface HubClientDeps {
+  readonly connector: MqttConnector;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly outboxStore?: OutboxStore;
+}
+
+const RESERVED_KEY = /^(\$\.|iothub-)/i;
+
+/**
+ * The device side of Azure IoT Hub over MQTT: telemetry through an at-least-once outbox, cloud-to-device
+ * messages, the device twin and direct methods, kept connected by a supervisor.
+ */
+export class HubClient {
+  readonly twin: Twin;
+  readonly methods: DirectMethods;
+  readonly outbox: TelemetryOutbox;
+  private readonly supervisor: ConnectionSupervisor;
+  private readonly cloudMessages: Listeners<CloudMessage>;
+  private readonly log;
+  private session: MqttSession | undefined;
+
+  constructor(
+    private readonly config: HubClientConfig,
+    private readonly deps: HubClientDeps,
+  ) {
+    this.log = scoped(deps.logger, "hub");
+    // Fail at construction on bad configuration, not at the first connect.
+    hubConnectOptions(config.endpoint, config.identity, config.keepAliveSeconds ?? 180);
+    this.twin = new Twin({ clock: deps.clock, logger: scoped(deps.logger, "twin"), timeoutMs: config.twinTimeoutMs ?? 30_000 });
+    this.methods = new DirectMethods(scoped(deps.logger, "methods"));
+    this.outbox = new TelemetryOutbox({
+      store: deps.outboxStore ?? new MemoryOutboxStore(),
+      clock: deps.clock,
+      logger: scoped(deps.logger, "outbox"),
+      window: config.window ?? 8,
+      capacity: config.outboxCapacity ?? 1000,
+      idPrefix: randomHex(deps.random, 8),
+    });
+    this.cloudMessages = new Listeners<CloudMessage>((e) => this.log.error("cloud-message handler failed", { error: errorMessage(e) }));
+    this.supervisor = new ConnectionSupervisor(
+      { open: (onLost) => this.open(onLost) },
+      {
+        clock: deps.clock,
+        random: deps.random,
+        logger: scoped(deps.logger, "link"),
+        backoff: config.backoff ?? { initialMs: 1000, maxMs: 300_000 },
+        attemptTimeoutMs: config.attemptTimeoutMs ?? 60_000,
+        stableAfterMs: config.stableAfterMs ?? 60_000,
+        ...(config.ready ? { ready: config.ready } : {}),
+      },
+    );
+  }
+
+  get deviceId(): string {
+    return this.config.identity.deviceId;
+  }
+
+  get status(): LinkStatus {
+    return this.supervisor.status;
+  }
+
+  onStatus(listener: (status: LinkStatus) => void): () => void {
+    return this.supervisor.onStatus(listener);
+  }
+
+  onCloudMessage(listener: (message: CloudMessage) => void): () => void {
+    return this.cloudMessages.add(listener);
+  }
+
+  start(): void {
+    this.supervisor.start();
+  }
+
+  stop(): void {
+    this.supervisor.stop();
+  }
+
+  /**
+   * Queues a telemetry message (JSON body) for at-least-once delivery. Throws, storing nothing,
+   * when the body is not serialisable or a property is invalid.
+   */
+  sendTelemetry(body: unknown, properties: Readonly<Record<string, string>> = {}): OutboxRecord {
+    for (const key of Object.keys(properties)) {
+      if (RESERVED_KEY.test(key)) throw new PropertyBagError(`property key ${JSON.stringify(key)} is reserved for the hub`);
+    }
+    encodePropertyBag(properties); // validates
+    const json = JSON.stringify(body);
+    if (json === undefined) throw new TypeError("telemetry body is not serialisable to JSON");
+    return this.outbox.enqueue(json, properties);
+  }
+
+  private telemetryTopicFor(record: OutboxRecord): string {
+    const bag = encodePropertyBag({ "$.mid": record.id, "$.ct": "application/json", "$.ce": "utf-8", ...record.properties });
+    return telemetryTopic(this.deviceId, bag);
+  }
+
+  private async open(onLost: (reason: string) => void): Promise<{ close(): void }> {
+    const options = hubConnectOptions(this.config.endpoint, this.config.identity, this.config.keepAliveSeconds ?? 180);
+    this.log.info("connecting", { host: options.host, port: options.port, device: this.deviceId });
+    let closed = false;
+    const session = await this.deps.connector.connect(options, {
+      onMessage: (topic, payload) => this.route(session, topic, payload),
+      onClose: (reason) => {
+        closed = true;
+        if (this.session === session) this.session = undefined;
+        this.twin.detach(reason);
+        this.outbox.detach();
+        this.log.warn("disconnected", { reason });
+        onLost(reason);
+      },
+    });
+    try {
+      const granted = await session.subscribe([
+        { topic: cloudMessageFilter(this.deviceId), qos: 1 },
+        { topic: TWIN_RESPONSE_FILTER, qos: 0 },
+        { topic: TWIN_DESIRED_FILTER, qos: 0 },
+        { topic: METHODS_FILTER, qos: 0 },
+      ]);
+      if (granted.some((qos) => qos === 128)) throw new Error(`subscription refused by the hub (granted ${granted.join(",")})`);
+    } catch (error) {
+      session.close();
+      throw error;
+    }
+    if (closed) throw new Error("connection closed during setup");
+    this.session = session;
+    this.log.info("connected", { device: this.deviceId });
+    const publish0 = (topic: string, payload: Uint8Array): Promise<void> => session.publish(topic, payload, 0);
+    this.twin.attach(publish0);
+    this.outbox.attach((record) => session.publish(this.telemetryTopicFor(record), utf8(record.body), 1));
+    this.syncTwin(session);
+    return { close: () => session.close() };
+  }
+
+  /** Full twin GET after every (re)connect; retried while the session lasts, never fatal to the link. */
+  private syncTwin(session: MqttSession, attempt = 0): void {
+    this.twin.sync().catch((error: unknown) => {
+      if (this.session !== session) return;
+      const delay = Math.min(60_000, 2_000 * Math.pow(2, attempt));
+      this.log.warn("twin sync failed; will retry", { error: errorMessage(error), retryInMs: delay });
+      this.deps.clock.setTimeout(() => {
+        if (this.session === session) this.syncTwin(session, attempt + 1);
+      }, delay);
+    });
+  }
+
+  private route(session: MqttSession, topic: string, payload: Uint8Array): void {
+    try {
+      if (this.twin.handleMessage(topic, payload)) return;
+      const call = parseMethodTopic(topic);
+      if (call) {
+        void this.methods.invoke(call.name, payload).then((result) => {
+          const { status, json } = encodeMethodBody(result);
+          session.publish(methodResponseTopic(status, call.rid), utf8(json), 0).catch((error: unknown) => {
+            this.log.warn("method response not sent", { method: call.name, error: errorMessage(error) });
+          });
+        });
+        return;
+      }
+      const bag = cloudMessageBag(this.deviceId, topic);
+      if (bag !== undefined) {
+        this.cloudMessages.emit(decodeCloudMessage(bag, payload));
+        return;
+      }
+      this.log.debug("message on an unexpected topic", { topic });
+    } catch (error) {
+      // Malformed input from the network never takes the device down.
+      this.log.warn("dropped malformed message", { topic, error: errorMessage(error) });
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * MQTT 3.1.1 client port. The core owns reconnection, retransmission and persistence;
+ * adapters only move packets (MQTT.js on the host, the ECMA-419 client on the device).
+ */
+
+/**
+ * TLS material, passed through the core untouched. The encoding is the adapter's:
+ * PEM on the host, DER on the device.
+ */
+export interface TlsCredentials {
+  /** Trusted roots for the server certificate. */
+  readonly ca: readonly Uint8Array[];
+  /** The device certificate (X.509 client authentication). */
+  readonly certificate: Uint8Array;
+  /** The device private key. */
+  readonly key: Uint8Array;
+}
+
+export type QoS = 0 | 1;
+
+export interface MqttConnectOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Name checked against the server certificate; defaults to `host`. */
+  readonly serverName?: string;
+  readonly clientId: string;
+  readonly username: string;
+  readonly password?: string;
+  readonly cleanSession: boolean;
+  readonly keepAliveSeconds: number;
+  readonly tls: TlsCredentials;
+}
+
+export interface MqttSessionEvents {
+  /** An application message arrived (incoming QoS 1 is acknowledged by the adapter). */
+  onMessage(topic: string, payload: Uint8Array): void;
+  /** The connection ended, for whatever reason. Called once; pending operations reject. */
+  onClose(reason: string): void;
+}
+
+export interface MqttSubscription {
+  readonly topic: string;
+  readonly qos: QoS;
+}
+
+export interface MqttSession {
+  /** QoS 0 resolves once handed to the transport; QoS 1 resolves on PUBACK. Rejects if the session closes first. */
+  publish(topic: string, payload: Uint8Array, qos: QoS): Promise<void>;
+  /** Resolves with the granted QoS per topic (128 = refused) on SUBACK. */
+  subscribe(subscriptions: readonly MqttSubscription[]): Promise<number[]>;
+  /** Closes the connection; `onClose` follows. Idempotent. */
+  close(): void;
+}
+
+/** Why a connection attempt failed; `returnCode` is the CONNACK code when the broker refused. */
+export class MqttConnectError extends Error {
+  constructor(
+    message: string,
+    readonly returnCode?: number,
+  ) {
+    super(message);
+    this.name = "MqttConnectError";
+  }
+}
+
+export interface MqttConnector {
+  /** Opens TCP+TLS and sends CONNECT; resolves on an accepted CONNACK. */
+  connect(options: MqttConnectOptions, events: MqttSessionEvents): Promise<MqttSession>;
+}

@@ -1,0 +1,109 @@
+import type { MqttConnectOptions, MqttConnector, MqttSession, MqttSessionEvents, MqttSubscription, QoS } from "../../src/ports/mqtt";
+import { MqttConnectError } from "../../src/ports/mqtt";
+import { fromUtf8, utf8 } from "../../src/core/bytes";
+
+export interface PublishedPacket {
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  text: string;
+  ack(): void;
+  fail(error?: Error): void;
+  acked: boolean;
+}
+
+/**
+ * An in-memory stand-in for the MQTT port, for unit tests of the core only (integration tests use
+ * a real broker). The test decides when CONNACK, SUBACK and PUBACK happen.
+ */
+export class FakeSession implements MqttSession {
+  readonly published: PublishedPacket[] = [];
+  readonly subscriptions: MqttSubscription[] = [];
+  closed = false;
+  autoAckQos1 = false;
+  grant: (s: MqttSubscription) => number = (s) => s.qos;
+
+  constructor(
+    readonly options: MqttConnectOptions,
+    private readonly events: MqttSessionEvents,
+  ) {}
+
+  publish(topic: string, payload: Uint8Array, qos: QoS): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("closed"));
+    return new Promise((resolve, reject) => {
+      const packet: PublishedPacket = {
+        topic,
+        payload,
+        qos,
+        text: fromUtf8(payload),
+        acked: false,
+        ack: () => {
+          packet.acked = true;
+          resolve();
+        },
+        fail: (e) => reject(e ?? new Error("failed")),
+      };
+      this.published.push(packet);
+      if (qos === 0 || this.autoAckQos1) packet.ack();
+    });
+  }
+
+  subscribe(subscriptions: readonly MqttSubscription[]): Promise<number[]> {
+    if (this.closed) return Promise.reject(new Error("closed"));
+    this.subscriptions.push(...subscriptions);
+    return Promise.resolve(subscriptions.map((s) => this.grant(s)));
+  }
+
+  close(): void {
+    this.drop("closed by client");
+  }
+
+  /** The broker side ends the connection. */
+  drop(reason = "connection reset"): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.published) if (!p.acked) p.fail(new Error(reason));
+    this.events.onClose(reason);
+  }
+
+  /** Delivers a message to the device. */
+  deliver(topic: string, payload: string | Uint8Array = ""): void {
+    this.events.onMessage(topic, typeof payload === "string" ? utf8(payload) : payload);
+  }
+
+  /** Published packets whose topic starts with `prefix`. */
+  on(prefix: string): PublishedPacket[] {
+    return this.published.filter((p) => p.topic.startsWith(prefix));
+  }
+}
+
+export class FakeConnector implements MqttConnector {
+  readonly sessions: FakeSession[] = [];
+  attempts: MqttConnectOptions[] = [];
+  /** When set, the next attempts fail with this error. */
+  refuse: string | undefined;
+  /** When true, attempts never complete (a hung TCP connect). */
+  hang = false;
+  autoAckQos1 = false;
+
+  connect(options: MqttConnectOptions, events: MqttSessionEvents): Promise<MqttSession> {
+    this.attempts.push(options);
+    if (this.hang) return new Promise(() => undefined);
+    if (this.refuse !== undefined) return Promise.reject(new MqttConnectError(this.refuse, 5));
+    const session = new FakeSession(options, events);
+    session.autoAckQos1 = this.autoAckQos1;
+    this.sessions.push(session);
+    return Promise.resolve(session);
+  }
+
+  get current(): FakeSession | undefined {
+    const last = this.sessions[this.sessions.length - 1];
+    return last && !last.closed ? last : undefined;
+  }
+
+  get last(): FakeSession {
+    const last = this.sessions[this.sessions.length - 1];
+    if (!last) throw new Error("no session yet");
+    return last;
+  }
+}

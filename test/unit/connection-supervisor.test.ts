@@ -1,0 +1,167 @@
+import assert from "../support/assert";
+import { ConnectionSupervisor, type Link, type LinkStatus } from "../../src/azure/connection-supervisor";
+import { scoped, silentLogger } from "../../src/ports/logger";
+import { ManualClock, SequenceRandom, flush } from "../support/manual-clock";
+
+/** A link whose attempts the test completes by hand. */
+class ScriptedLink implements Link {
+  attempts: Array<{ resolve(): void; reject(e: Error): void; lose(reason: string): void; closed: boolean }> = [];
+  open(onLost: (reason: string) => void): Promise<{ close(): void }> {
+    return new Promise((resolve, reject) => {
+      const entry = {
+        closed: false,
+        resolve: () => resolve({ close: () => (entry.closed = true) }),
+        reject,
+        lose: (reason: string) => onLost(reason),
+      };
+      this.attempts.push(entry);
+    });
+  }
+  get last() {
+    return this.attempts[this.attempts.length - 1]!;
+  }
+}
+
+function setup(ready?: () => boolean) {
+  const clock = new ManualClock();
+  const link = new ScriptedLink();
+  const sup = new ConnectionSupervisor(link, {
+    clock,
+    random: new SequenceRandom([0.5]),
+    logger: scoped(silentLogger, "s"),
+    backoff: { initialMs: 1000, maxMs: 8000 },
+    attemptTimeoutMs: 5000,
+    stableAfterMs: 60_000,
+    ...(ready ? { ready } : {}),
+  });
+  const states: LinkStatus[] = [];
+  sup.onStatus((s) => states.push(s));
+  return { clock, link, sup, states };
+}
+
+describe("ConnectionSupervisor", () => {
+  it("connects and reports connected", async () => {
+    const t = setup();
+    t.sup.start();
+    assert.equal(t.sup.status.state, "connecting");
+    t.link.last.resolve();
+    await flush();
+    assert.equal(t.sup.status.state, "connected");
+  });
+
+  it("retries failures with growing, jittered delays", async () => {
+    const t = setup();
+    t.sup.start();
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      t.link.last.reject(new Error("refused"));
+      await flush();
+      assert.equal(t.sup.status.state, "waiting");
+      delays.push(t.sup.status.retryInMs!);
+      assert.equal(t.sup.status.lastError, "refused");
+      await t.clock.advance(t.sup.status.retryInMs!);
+    }
+    assert.deepEqual(delays, [500, 1000, 2000, 4000, 4000], "half of min(8000, 1000*2^n) with random 0.5");
+    assert.equal(t.link.attempts.length, 6);
+  });
+
+  it("does not retry before the backoff delay has passed", async () => {
+    const t = setup();
+    t.sup.start();
+    t.link.last.reject(new Error("x"));
+    await flush();
+    await t.clock.advance(499);
+    assert.equal(t.link.attempts.length, 1);
+    await t.clock.advance(1);
+    assert.equal(t.link.attempts.length, 2);
+  });
+
+  it("reconnects after a loss, resetting the backoff only if the link was stable", async () => {
+    const t = setup();
+    t.sup.start();
+    t.link.last.reject(new Error("a"));
+    await flush();
+    await t.clock.advance(500);
+    t.link.last.reject(new Error("b"));
+    await flush();
+    await t.clock.advance(1000);
+    t.link.last.resolve();
+    await flush();
+    // Flapping: lost after 10 s, backoff keeps growing.
+    await t.clock.advance(10_000);
+    t.link.last.lose("reset by peer");
+    await flush();
+    assert.equal(t.sup.status.retryInMs, 2000);
+    assert.equal(t.sup.status.lastError, "connection lost: reset by peer");
+    await t.clock.advance(2000);
+    t.link.last.resolve();
+    await flush();
+    // Stable for a minute: the next loss starts from the initial delay again.
+    await t.clock.advance(60_000);
+    t.link.last.lose("broker restart");
+    await flush();
+    assert.equal(t.sup.status.retryInMs, 500);
+  });
+
+  it("abandons an attempt that hangs and closes it if it completes later", async () => {
+    const t = setup();
+    t.sup.start();
+    await t.clock.advance(5000);
+    assert.equal(t.sup.status.state, "waiting");
+    assert.match(t.sup.status.lastError!, /timed out after 5000 ms/);
+    const hung = t.link.attempts[0]!;
+    hung.resolve();
+    await flush();
+    assert.equal(hung.closed, true);
+    assert.equal(t.sup.status.state, "waiting");
+  });
+
+  it("treats a loss during setup as a failure", async () => {
+    const t = setup();
+    t.sup.start();
+    t.link.last.lose("closed early");
+    t.link.last.resolve();
+    await flush();
+    assert.equal(t.sup.status.state, "waiting");
+    assert.match(t.sup.status.lastError!, /during setup: closed early/);
+  });
+
+  it("stop closes the link and cancels retries", async () => {
+    const t = setup();
+    t.sup.start();
+    t.link.last.resolve();
+    await flush();
+    t.sup.stop();
+    assert.equal(t.link.last.closed, true);
+    assert.equal(t.sup.status.state, "stopped");
+    t.link.last.lose("closed by client");
+    await t.clock.advance(100_000);
+    assert.equal(t.link.attempts.length, 1);
+  });
+
+  it("waits while the precondition (a valid clock) is false", async () => {
+    let valid = false;
+    const t = setup(() => valid);
+    t.sup.start();
+    await t.clock.advance(10_000);
+    assert.equal(t.link.attempts.length, 0, "no connection attempt while not ready");
+    valid = true;
+    await t.clock.advance(1000);
+    assert.equal(t.link.attempts.length, 1);
+  });
+
+  it("restart drops the current link and connects again at once", async () => {
+    const t = setup();
+    t.sup.start();
+    t.link.last.resolve();
+    await flush();
+    const first = t.link.last;
+    t.sup.restart("hub assignment changed");
+    assert.equal(first.closed, true);
+    assert.equal(t.link.attempts.length, 2);
+    first.lose("closed by client");
+    t.link.last.resolve();
+    await flush();
+    assert.equal(t.sup.status.state, "connected");
+  });
+});
