@@ -40,7 +40,7 @@ export class NodeClock implements Clock {
 /** Random port over the OS CSPRNG. */
 export class NodeRandom implements Random {
   next(): number {
-    return randomInt(0, 2 ** 48) / 2 ** 48;
+    return randomInt(0, 2 ** 47) / 2 ** 47;
   }
 }
 
