@@ -98,7 +98,10 @@ class MqttJsSession implements MqttSession {
       this.pending.add(fail);
       this.client.subscribe(map, (error, granted) => {
         this.pending.delete(fail);
-        if (error) reject(error);
+        // A SUBACK with 0x80 comes back as an error carrying the packet: report it as granted codes.
+        const codes = (error as { packet?: { granted?: number[] } } | undefined)?.packet?.granted;
+        if (error && codes?.length !== subscriptions.length) reject(error);
+        else if (codes) resolve(codes);
         else resolve(subscriptions.map((s) => granted?.find((g) => g.topic === s.topic)?.qos ?? 128));
       });
     });

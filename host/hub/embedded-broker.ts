@@ -49,12 +49,12 @@ export class EmbeddedBroker {
       authorizePublish: (client, packet, done) => {
         const identity = identityOf(client);
         if (client && identity && (services.has(identity) || deviceMayUse(identity, packet.topic))) done(null);
-        else done(new Error(`not authorised to publish to ${packet.topic}`));
+        else done(new Error(`not authorised to publish to ${packet.topic}`)); // IoT Hub, too, drops the connection
       },
       authorizeSubscribe: (client, subscription, done) => {
         const identity = identityOf(client);
         if (identity && (services.has(identity) || deviceMayUse(identity, subscription.topic))) done(null, subscription);
-        else done(new Error(`not authorised to subscribe to ${subscription.topic}`));
+        else done(null, null); // SUBACK 0x80 (refused), as IoT Hub answers; the connection stays up
       },
     });
     const server = createServer({ ca: options.ca, cert: options.cert, key: options.key, requestCert: true, rejectUnauthorized: true }, (socket) =>

@@ -114,6 +114,11 @@ export class LocalHub {
 
   /** Invokes a direct method and waits for the device's answer (the hub answers 504 on timeout). */
   invokeMethod(name: string, payload: unknown, timeoutMs = 10_000): Promise<MethodResponse> {
+    return this.invokeMethodRaw(name, JSON.stringify(payload ?? null), timeoutMs);
+  }
+
+  /** Invokes a method with a payload sent as is (tests use it for malformed JSON). */
+  invokeMethodRaw(name: string, payload: string, timeoutMs = 10_000): Promise<MethodResponse> {
     const rid = (this.nextRid++).toString(16);
     return new Promise<MethodResponse>((resolve) => {
       const timer = setTimeout(() => {
@@ -124,7 +129,7 @@ export class LocalHub {
         clearTimeout(timer);
         resolve(response);
       });
-      this.publish(`$iothub/methods/POST/${name}/?$rid=${rid}`, JSON.stringify(payload ?? null), 0).catch(() => undefined);
+      this.publish(`$iothub/methods/POST/${name}/?$rid=${rid}`, payload, 0).catch(() => undefined);
     });
   }
 

@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import mqtt from "mqtt";
+import { EmbeddedBroker } from "../../host/hub/embedded-broker";
+import type { LocalHub } from "../../host/hub/local-hub";
+import { sleep, tempDir, waitFor } from "./support/processes";
+import { TestPki, testDevice, type TestDevice } from "./support/fixture";
+
+describe("embedded local hub (npm start's broker: aedes with TLS client certificates)", function () {
+  this.timeout(30_000);
+  let pki: TestPki;
+  let broker: EmbeddedBroker;
+  let hub: LocalHub;
+  let device: TestDevice | undefined;
+
+  before(async () => {
+    pki = new TestPki();
+    broker = await EmbeddedBroker.start({
+      ca: pki.caPem,
+      cert: readFileSync(pki.server.cert),
+      key: readFileSync(pki.server.key),
+      serviceIdentities: ["local-hub"],
+    });
+    hub = pki.hub(broker.port, "box-emb-1");
+    await hub.start();
+  });
+
+  afterEach(() => {
+    device?.stop();
+    device = undefined;
+  });
+
+  after(async () => {
+    await hub?.stop();
+    await broker?.close();
+  });
+
+  it("carries the whole device link: telemetry with PUBACK, twin, and a setColor method", async () => {
+    device = testDevice(pki, "box-emb-1", broker.port);
+    device.start();
+    await device.waitConnected();
+    const rec = device.box.press(1);
+    await waitFor(() => hub.telemetry.some((t) => t.messageId === rec.id), "the press at the hub");
+    await waitFor(() => device!.hub.outbox.depth === 0, "PUBACK");
+    assert.equal(await device.hub.twin.report({ hello: "world" }), hub.reported["$version"]);
+    const r = await hub.invokeMethod("setColor", { color: "blue" });
+    assert.equal(r.status, 200);
+    assert.deepEqual([1, 2, 3].map((b) => device!.leds.get(b)), ["blue", "blue", "blue"]);
+  });
+
+  function rawClient(certId: string, clientId: string): mqtt.MqttClient {
+    const cred = pki.device(certId);
+    return mqtt.connect({
+      protocol: "mqtts",
+      host: "127.0.0.1",
+      port: broker.port,
+      servername: "localhost",
+      ca: pki.caPem,
+      cert: readFileSync(cred.cert),
+      key: readFileSync(cred.key),
+      clientId,
+      reconnectPeriod: 0,
+    });
+  }
+
+  it("refuses a client whose client id is not its certificate's CN", async () => {
+    const client = rawClient("box-emb-2", "box-emb-1");
+    const error = await new Promise<Error>((resolve) => client.once("error", resolve));
+    client.end(true);
+    assert.match(error.message, /Not authorized|refused/i);
+  });
+
+  it("refuses a device's subscription to another device's topics", async () => {
+    const client = rawClient("box-emb-3", "box-emb-3");
+    await new Promise((resolve) => client.once("connect", resolve));
+    // MQTT.js rejects a SUBACK with 0x80 and carries the packet on the error.
+    const granted = await client.subscribeAsync("devices/box-emb-1/#", { qos: 1 }).then(
+      (g) => g.map((x) => x.qos),
+      (error: { packet?: { granted?: number[] } }) => error.packet?.granted ?? [],
+    );
+    const own = await client.subscribeAsync("devices/box-emb-3/messages/devicebound/#", { qos: 1 });
+    await client.endAsync(true);
+    assert.deepEqual(granted, [128], "SUBACK refuses the other device's tree");
+    assert.equal(own[0]!.qos, 1, "the connection stays up and its own tree is granted");
+  });
+});
+
+describe("npm start (the host simulation in a terminal)", function () {
+  this.timeout(60_000);
+
+  it("presses buttons, shows PUBACK confirmations and the LED colour the hub sets", async () => {
+    const cwd = tempDir("start");
+    const child = spawn(process.execPath, [join(__dirname, "../../host/cli/start.js"), "--buttons", "3"], { cwd, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(() => /link: connected/.test(out), "the simulated box to connect", 30_000);
+      child.stdin.write("2\n");
+      await waitFor(() => /button 2: Button_pressed .*delivered \(PUBACK\)/.test(out), "the PUBACK confirmation");
+      child.stdin.write("g\n");
+      await waitFor(() => /LED 2 → .*green/.test(out), "LED 2 to turn green");
+      await waitFor(() => /setColor answered 200/.test(out), "the method answer");
+      child.stdin.write("q\n");
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      assert.equal(code, 0);
+    } catch (error) {
+      process.stdout.write(`--- npm start output ---\n${out}\n`);
+      throw error;
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await sleep(10);
+    }
+  });
+});

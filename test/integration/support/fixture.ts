@@ -1,0 +1,90 @@
+import { readFileSync } from "node:fs";
+import { createCa, issueClient, issueServer, type CertificateAuthority, type Credential } from "../../../host/pki/dev-pki";
+import { createHostDevice, type HostDevice, type HostDeviceOptions } from "../../../host/device/host-device";
+import { LocalHub } from "../../../host/hub/local-hub";
+import type { LedColor } from "../../../src/device/kis-box";
+import type { LogLevel, Logger } from "../../../src/ports/logger";
+import { tempDir, waitFor } from "./processes";
+
+/** Collects log lines so a failing test can show them; quiet otherwise. */
+export class MemoryLogger implements Logger {
+  readonly lines: string[] = [];
+  log(level: LogLevel, scope: string, message: string, fields?: Record<string, unknown>): void {
+    this.lines.push(`${level} [${scope}] ${message} ${fields ? JSON.stringify(fields) : ""}`);
+    if (this.lines.length > 2000) this.lines.shift();
+  }
+}
+
+/** A PKI for one test run: CA, a server certificate for localhost/127.0.0.1, the device and the hub service. */
+export class TestPki {
+  readonly dir = tempDir("pki");
+  readonly ca: CertificateAuthority;
+  readonly server: Credential;
+  readonly service: Credential;
+  private readonly devices = new Map<string, Credential>();
+
+  constructor(readonly serviceId = "local-hub") {
+    this.ca = createCa(this.dir, "KIS.ME Test Root CA");
+    this.server = issueServer(this.ca, ["localhost", "127.0.0.1"]);
+    this.service = issueClient(this.ca, serviceId);
+  }
+
+  device(id: string): Credential {
+    let cred = this.devices.get(id);
+    if (!cred) {
+      cred = issueClient(this.ca, id);
+      this.devices.set(id, cred);
+    }
+    return cred;
+  }
+
+  get caPem(): Buffer {
+    return readFileSync(this.ca.cert);
+  }
+
+  hub(port: number, deviceId: string): LocalHub {
+    return new LocalHub({
+      host: "127.0.0.1",
+      port,
+      serverName: "localhost",
+      ca: this.caPem,
+      cert: readFileSync(this.service.cert),
+      key: readFileSync(this.service.key),
+      serviceId: this.serviceId,
+      deviceId,
+    });
+  }
+}
+
+export interface TestDevice extends HostDevice {
+  readonly leds: Map<number, LedColor>;
+  readonly logger: MemoryLogger;
+  waitConnected(timeoutMs?: number): Promise<void>;
+}
+
+/** A simulated KIS.BOX (real core, real MQTT.js/TLS adapter) pointed at 127.0.0.1:port. */
+export function testDevice(pki: TestPki, deviceId: string, port: number, overrides: Partial<HostDeviceOptions> = {}): TestDevice {
+  const cred = pki.device(deviceId);
+  const leds = new Map<number, LedColor>();
+  const logger = new MemoryLogger();
+  const device = createHostDevice(
+    {
+      hubHost: "localhost",
+      hubPort: port,
+      address: "127.0.0.1",
+      ca: [pki.caPem],
+      cert: readFileSync(cred.cert),
+      key: readFileSync(cred.key),
+      buttonCount: 3,
+      logger,
+      tuning: { backoff: { initialMs: 100, maxMs: 1000 }, twinTimeoutMs: 5000, window: 8, stableAfterMs: 1000 },
+      ...overrides,
+    },
+    { show: (button, color) => leds.set(button, color) },
+  );
+  return Object.assign(device, {
+    leds,
+    logger,
+    waitConnected: (timeoutMs = 10_000) => waitFor(() => device.hub.status.state === "connected", `device ${deviceId} to connect`, timeoutMs),
+  });
+}
