@@ -1,9 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ForgeIssuer } from "./forge-issuer";
 
 /**
- * A development/test PKI made with openssl at run time: a CA, a server certificate for the local hub
+ * A development/test PKI made with openssl at run time (or, where openssl is not installed, with the
+ * same layout in pure JavaScript, so `npm start` needs nothing beyond `npm ci`): a CA, a server certificate for the local hub
  * and RSA-2048 client certificates whose CN is the device id. Nothing here is ever committed.
  */
 export interface Credential {
@@ -16,7 +18,10 @@ export interface Credential {
   readonly keyDer: string;
 }
 
+export type PkiBackend = "openssl" | "forge";
+
 export interface CertificateAuthority {
+  readonly backend: PkiBackend;
   readonly dir: string;
   readonly name: string;
   /** PEM CA certificate */
@@ -25,12 +30,26 @@ export interface CertificateAuthority {
   readonly key: string;
 }
 
+let opensslPresent: boolean | undefined;
+
+/** Whether the openssl command is installed (tests require it; `npm start` falls back without it). */
+export function hasOpenssl(): boolean {
+  if (opensslPresent === undefined) {
+    try {
+      execFileSync("openssl", ["version"], { stdio: "ignore" });
+      opensslPresent = true;
+    } catch {
+      opensslPresent = false;
+    }
+  }
+  return opensslPresent;
+}
+
 function openssl(args: string[], cwd: string): void {
   try {
     execFileSync("openssl", args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
   } catch (error) {
-    const e = error as { code?: string; stderr?: Buffer };
-    if (e.code === "ENOENT") throw new Error("openssl is required to make development certificates (Debian: apt-get install openssl)");
+    const e = error as { stderr?: Buffer };
     throw new Error(`openssl ${args[0]} failed: ${e.stderr?.toString() ?? String(error)}`);
   }
 }
@@ -43,13 +62,15 @@ function safe(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, "_");
 }
 
-export function createCa(dir: string, name = "KIS.ME Development Root CA"): CertificateAuthority {
+export function createCa(dir: string, name = "KIS.ME Development Root CA", backend: PkiBackend = hasOpenssl() ? "openssl" : "forge"): CertificateAuthority {
   mkdirSync(dir, { recursive: true });
   const base = safe(name);
   const cert = join(dir, `${base}.pem`);
   const key = join(dir, `${base}.key`);
   const certDer = join(dir, `${base}.der`);
-  if (!existsSync(cert) || !existsSync(key)) {
+  if ((!existsSync(cert) || !existsSync(key)) && backend === "forge") {
+    new ForgeIssuer().createCa(name, { cert, key, certDer });
+  } else if (!existsSync(cert) || !existsSync(key)) {
     openssl(
       ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "3650", "-subj", `/CN=${name}`,
         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
@@ -57,7 +78,7 @@ export function createCa(dir: string, name = "KIS.ME Development Root CA"): Cert
     );
     openssl(["x509", "-in", cert, "-outform", "DER", "-out", certDer], dir);
   }
-  return { dir, name, cert, certDer, key };
+  return { backend, dir, name, cert, certDer, key };
 }
 
 function issue(ca: CertificateAuthority, fileBase: string, subjectCn: string, extensions: string): Credential {
@@ -65,6 +86,10 @@ function issue(ca: CertificateAuthority, fileBase: string, subjectCn: string, ex
   const base = join(dir, safe(fileBase));
   const cred: Credential = { cert: `${base}.pem`, key: `${base}.key`, certDer: `${base}.der`, keyDer: `${base}.key.der` };
   if (existsSync(cred.cert) && existsSync(cred.key) && existsSync(cred.keyDer)) return cred;
+  if (ca.backend === "forge") {
+    new ForgeIssuer().issue(ca, subjectCn, extensions, cred);
+    return cred;
+  }
   const csr = `${base}.csr`;
   const ext = `${base}.ext`;
   writeFileSync(ext, extensions);

@@ -87,6 +87,25 @@ describe("embedded local hub (npm start's broker: aedes with TLS client certific
   });
 });
 
+describe("development PKI without openssl (pure-JavaScript fallback)", function () {
+  this.timeout(60_000);
+
+  it("makes certificates that mosquitto-grade TLS accepts: the device connects over mutual TLS", async () => {
+    const pki = new TestPki("local-hub", "forge");
+    assert.equal(pki.ca.backend, "forge");
+    const broker = await EmbeddedBroker.start({ ca: pki.caPem, cert: readFileSync(pki.server.cert), key: readFileSync(pki.server.key), serviceIdentities: [] });
+    const device = testDevice(pki, "box-forge-1", broker.port);
+    try {
+      device.start();
+      await device.waitConnected();
+      assert.equal(device.deviceId, "box-forge-1", "device id read from the certificate CN");
+    } finally {
+      device.stop();
+      await broker.close();
+    }
+  });
+});
+
 describe("npm start (the host simulation in a terminal)", function () {
   this.timeout(60_000);
 

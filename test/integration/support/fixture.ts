@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { createCa, issueClient, issueServer, type CertificateAuthority, type Credential } from "../../../host/pki/dev-pki";
+import { createCa, issueClient, issueServer, type CertificateAuthority, type Credential, type PkiBackend } from "../../../host/pki/dev-pki";
 import { createHostDevice, type HostDevice, type HostDeviceOptions } from "../../../host/device/host-device";
 import { LocalHub } from "../../../host/hub/local-hub";
 import type { LedColor } from "../../../src/device/kis-box";
@@ -23,8 +23,11 @@ export class TestPki {
   readonly service: Credential;
   private readonly devices = new Map<string, Credential>();
 
-  constructor(readonly serviceId = "local-hub") {
-    this.ca = createCa(this.dir, "KIS.ME Test Root CA");
+  constructor(
+    readonly serviceId = "local-hub",
+    backend: PkiBackend = "openssl",
+  ) {
+    this.ca = createCa(this.dir, "KIS.ME Test Root CA", backend);
     this.server = issueServer(this.ca, ["localhost", "127.0.0.1"]);
     this.service = issueClient(this.ca, serviceId);
   }
