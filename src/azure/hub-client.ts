@@ -68,6 +68,8 @@ export class HubClient {
   private readonly cloudMessages: Listeners<CloudMessage>;
   private readonly log;
   private session: MqttSession | undefined;
+  private endpoint: HubEndpoint;
+  private identity: DeviceIdentity;
 
   constructor(
     private readonly config: HubClientConfig,
@@ -76,6 +78,8 @@ export class HubClient {
     this.log = scoped(deps.logger, "hub");
     // Fail at construction on bad configuration, not at the first connect.
     hubConnectOptions(config.endpoint, config.identity, config.keepAliveSeconds ?? 180);
+    this.endpoint = config.endpoint;
+    this.identity = config.identity;
     this.twin = new Twin({ clock: deps.clock, logger: scoped(deps.logger, "twin"), timeoutMs: config.twinTimeoutMs ?? 30_000 });
     this.methods = new DirectMethods(scoped(deps.logger, "methods"));
     this.outbox = new TelemetryOutbox({
@@ -102,7 +106,24 @@ export class HubClient {
   }
 
   get deviceId(): string {
-    return this.config.identity.deviceId;
+    return this.identity.deviceId;
+  }
+
+  get hubHost(): string {
+    return this.endpoint.host;
+  }
+
+  /**
+   * Points the client at another hub (a new bootstrap assignment). Validates first; a running link
+   * reconnects at once. Queued telemetry is kept and goes to the new hub.
+   */
+  reconfigure(endpoint: HubEndpoint, deviceId: string = this.identity.deviceId): void {
+    const identity = { ...this.identity, deviceId };
+    hubConnectOptions(endpoint, identity, this.config.keepAliveSeconds ?? 180);
+    const changed = endpoint.host !== this.endpoint.host || endpoint.port !== this.endpoint.port || deviceId !== this.identity.deviceId;
+    this.endpoint = endpoint;
+    this.identity = identity;
+    if (changed) this.supervisor.restart(`hub changed to ${endpoint.host}:${endpoint.port}`);
   }
 
   get status(): LinkStatus {
@@ -145,7 +166,7 @@ export class HubClient {
   }
 
   private async open(onLost: (reason: string) => void): Promise<{ close(): void }> {
-    const options = hubConnectOptions(this.config.endpoint, this.config.identity, this.config.keepAliveSeconds ?? 180);
+    const options = hubConnectOptions(this.endpoint, this.identity, this.config.keepAliveSeconds ?? 180);
     this.log.info("connecting", { host: options.host, port: options.port, device: this.deviceId });
     let closed = false;
     const session = await this.deps.connector.connect(options, {
