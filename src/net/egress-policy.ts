@@ -58,7 +58,8 @@ export function hostMatches(pattern: string, host: string): boolean {
     const suffix = p.slice(1); // ".blob.core.windows.net"
     if (!h.endsWith(suffix)) return false;
     const label = h.slice(0, h.length - suffix.length);
-    return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label);
+    // Length checked apart: XS mis-handles a bounded quantifier inside an optional group.
+    return label.length >= 1 && label.length <= 63 && /^[a-z0-9-]+$/.test(label) && !label.startsWith("-") && !label.endsWith("-");
   }
   return h === p;
 }

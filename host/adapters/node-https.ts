@@ -1,0 +1,97 @@
+import { request as httpsRequest } from "node:https";
+import { isIP } from "node:net";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
+import type { IncomingHttpHeaders } from "node:http";
+import type { HttpsClient, HttpsRequest, HttpsResponse } from "../../src/ports/https";
+
+/** Why a host HTTPS request failed (network, TLS, timeout, over-size); the message says which. */
+export class HttpsRequestError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = "HttpsRequestError";
+  }
+}
+
+function lowerCaseHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}
+
+/**
+ * HTTPS port over node:https: one fresh TLS connection per request (no agent, no pooling), the
+ * certificate checked against the given roots and the logical host name (also when `route` sends the
+ * socket elsewhere), an optional client certificate, one deadline from connect to the last byte, and
+ * a bounded body. Any status resolves; everything else rejects with HttpsRequestError.
+ */
+export class NodeHttpsClient implements HttpsClient {
+  request(request: HttpsRequest): Promise<HttpsResponse> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const defaultPort = request.port === 443;
+      const headers: Record<string, string> = { host: defaultPort ? request.host : `${request.host}:${request.port}` };
+      for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+      if (request.body) headers["content-length"] = String(request.body.length);
+
+      const req = httpsRequest({
+        host: request.route?.address ?? request.host,
+        port: request.route?.port ?? request.port,
+        // SNI must be a DNS name; the identity check below always uses the logical host.
+        ...(isIP(request.host) ? {} : { servername: request.host }),
+        checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(request.host, cert),
+        method: request.method,
+        path: request.path,
+        headers,
+        ca: request.ca.map((c) => Buffer.from(c)),
+        ...(request.client ? { cert: Buffer.from(request.client.certificate), key: Buffer.from(request.client.key) } : {}),
+        rejectUnauthorized: true,
+        minVersion: "TLSv1.2",
+        agent: false,
+      });
+
+      const finish = (error: Error | undefined, response?: HttpsResponse): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error) {
+          req.destroy();
+          reject(error);
+        } else resolve(response!);
+      };
+      const timer = setTimeout(
+        () => finish(new HttpsRequestError(`timed out after ${request.timeoutMs} ms (${request.method} https://${request.host}:${request.port}${request.path})`, "ETIMEDOUT")),
+        request.timeoutMs,
+      );
+
+      req.on("error", (error: NodeJS.ErrnoException) => finish(new HttpsRequestError(`${error.code ? `${error.code}: ` : ""}${error.message}`, error.code)));
+      req.on("response", (res) => {
+        const tooLarge = (): HttpsRequestError => new HttpsRequestError(`response body exceeds ${request.maxBodyBytes} bytes`, "E2BIG");
+        const declared = Number(res.headers["content-length"]);
+        if (Number.isFinite(declared) && declared > request.maxBodyBytes) return finish(tooLarge());
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > request.maxBodyBytes) return finish(tooLarge());
+          chunks.push(chunk);
+        });
+        res.on("error", (error) => finish(new HttpsRequestError(`response failed: ${error.message}`)));
+        res.on("end", () =>
+          finish(undefined, {
+            status: res.statusCode ?? 0,
+            headers: lowerCaseHeaders(res.headers),
+            body: new Uint8Array(Buffer.concat(chunks, size)),
+          }),
+        );
+        res.on("close", () => finish(new HttpsRequestError("connection closed before the response was complete", "ECONNRESET")));
+      });
+      req.end(request.body ? Buffer.from(request.body) : undefined);
+    });
+  }
+}
