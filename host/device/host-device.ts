@@ -1,10 +1,15 @@
 import { X509Certificate } from "node:crypto";
-import { HubClient, type HubClientConfig } from "../../src/azure/hub-client";
-import { KisBox, type LedSink } from "../../src/device/kis-box";
 import type { Logger } from "../../src/ports/logger";
-import type { OutboxStore } from "../../src/azure/telemetry-outbox";
+import type { KeyValueStore } from "../../src/ports/storage";
+import { MemoryStore } from "../../src/ports/storage";
+import type { LedSink } from "../../src/device/kis-box";
+import { createFirmware, type Firmware, type FirmwareConfig } from "../../src/device/firmware";
+import { WifiCredentialStore } from "../../src/wifi/wifi-credentials";
 import { MqttJsConnector } from "../adapters/mqttjs-connector";
 import { NodeClock, NodeRandom } from "../adapters/node-platform";
+import { NodeHttpsClient } from "../adapters/node-https";
+import { NodeDatagramPort } from "../adapters/node-udp";
+import { SimulatedWifiRadio } from "../adapters/simulated-wifi";
 
 /** Reads the CN of a PEM or DER certificate: IoT Hub's X.509 device id. */
 export function certificateCommonName(cert: Buffer): string {
@@ -19,54 +24,62 @@ export function toPem(cert: Buffer): Buffer {
   return Buffer.from(new X509Certificate(cert).toString());
 }
 
-export interface HostDeviceOptions {
-  readonly hubHost: string;
-  readonly hubPort: number;
-  /** Connect here instead of resolving hubHost (certificate still checked against hubHost). */
-  readonly address?: string;
+/** The access point the host simulation's radio sees. */
+export const SIMULATED_NETWORK = { ssid: "KISME-SIM", passphrase: "kisme-simulated-wlan" } as const;
+
+export interface HostDeviceOptions extends Omit<FirmwareConfig, "deviceId" | "credentials" | "firmwareVersion"> {
   readonly ca: readonly Buffer[];
   readonly cert: Buffer;
   readonly key: Buffer;
+  /** Default: the CN of the certificate. */
   readonly deviceId?: string;
-  readonly modelId?: string;
-  readonly buttonCount: number;
+  readonly firmwareVersion?: string;
   readonly logger: Logger;
-  readonly outboxStore?: OutboxStore;
-  readonly tuning?: Partial<Pick<HubClientConfig, "keepAliveSeconds" | "backoff" | "window" | "twinTimeoutMs" | "attemptTimeoutMs" | "stableAfterMs" | "outboxCapacity">>;
+  readonly store?: KeyValueStore;
 }
 
-export interface HostDevice {
-  readonly hub: HubClient;
-  readonly box: KisBox;
+export interface HostDevice extends Firmware {
   readonly deviceId: string;
-  start(): void;
-  stop(): void;
+  readonly radio: SimulatedWifiRadio;
 }
 
-/** A simulated KIS.BOX: the portable core with the Node adapters. */
+/**
+ * The firmware on the host: the same portable assembly as on the device, over Node adapters and a
+ * simulated Wi-Fi radio. A fresh store is provisioned with the simulated network's credentials.
+ */
 export function createHostDevice(options: HostDeviceOptions, leds: LedSink): HostDevice {
   const clock = new NodeClock();
   const deviceId = options.deviceId ?? certificateCommonName(options.cert);
-  const hub = new HubClient(
+  const store = options.store ?? new MemoryStore();
+  const credentials = new WifiCredentialStore(store);
+  if (!credentials.load().credentials) credentials.save(SIMULATED_NETWORK);
+  const radio = new SimulatedWifiRadio(clock, [{ ...SIMULATED_NETWORK, authMode: "wpa2-psk", rssi: -52, channel: 6 }]);
+  const firmware = createFirmware(
     {
-      endpoint: { host: options.hubHost, port: options.hubPort, ...(options.address ? { address: options.address } : {}) },
-      identity: {
-        deviceId,
-        ...(options.modelId ? { modelId: options.modelId } : {}),
-        tls: { ca: options.ca.map((c) => toPem(c)), certificate: options.cert, key: options.key },
-      },
-      ...options.tuning,
+      clock,
+      systemTime: { set: () => undefined }, // the host's TLS uses the OS clock, which is not ours to set
+      random: new NodeRandom(),
+      logger: options.logger,
+      mqtt: new MqttJsConnector(),
+      https: new NodeHttpsClient(),
+      datagrams: new NodeDatagramPort(),
+      wifi: radio,
+      store,
+      leds,
     },
-    { connector: new MqttJsConnector(), clock, random: new NodeRandom(), logger: options.logger, ...(options.outboxStore ? { outboxStore: options.outboxStore } : {}) },
+    {
+      ...options,
+      firmwareVersion: options.firmwareVersion ?? "0.1.0",
+      deviceId,
+      credentials: { ca: options.ca.map((c) => toPem(c)), certificate: options.cert, key: options.key },
+    },
   );
-  const box = new KisBox({ hub, leds, clock, buttonCount: options.buttonCount });
   return {
-    hub,
-    box,
+    ...firmware,
     deviceId,
-    start: () => hub.start(),
+    radio,
     stop: () => {
-      hub.stop();
+      firmware.stop();
       clock.clearAll();
     },
   };

@@ -105,6 +105,7 @@ export class BootSequence {
     this.started = true;
     const o = this.options;
     o.wifi.onStatus(() => {
+      if (!this.started) return;
       if (!o.wifi.connected && this.phase !== "wifi") {
         this.fail("wifi", "Wi-Fi lost");
         o.hub.stop();
@@ -114,11 +115,18 @@ export class BootSequence {
       }
     });
     o.time.onValid(() => {
-      if (this.phase === "time") this.enter("bootstrap");
+      if (this.started && this.phase === "time") this.enter("bootstrap");
     });
-    o.hub.onStatus((status) => this.onHubStatus(status));
+    o.hub.onStatus((status) => this.started && this.onHubStatus(status));
     o.wifi.start();
     this.enter("wifi");
+  }
+
+  /** Stops reacting (the components are stopped by their owner). */
+  stop(): void {
+    this.started = false;
+    this.entry++;
+    this.clearTimer();
   }
 
   private enter(phase: BootPhase): void {

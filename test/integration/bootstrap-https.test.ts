@@ -76,7 +76,7 @@ describe("Bootstrap over real HTTPS (loopback, mutual TLS, egress policy, file c
     const stranger = createCa(join(pki.dir, "stranger"), "Stranger Root CA", pki.ca.backend);
     await listen("untrusted", issueServer(stranger, [BOOTSTRAP]));
     // Trusted CA, but the certificate is for localhost/127.0.0.1, not for the bootstrap name.
-    await listen("misnamed", pki.server);
+    await listen("misnamed", issueServer(pki.ca, ["localhost", "127.0.0.1"]));
   });
 
   after(async () => {

@@ -116,7 +116,7 @@ describe("npm start (the host simulation in a terminal)", function () {
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
     try {
-      await waitFor(() => /link: connected/.test(out), "the simulated box to connect", 30_000);
+      await waitFor(() => /boot: online \(hub iotrafi-prod-iot-hub.azure-devices.net, assignment from service\)/.test(out), "the simulated box to boot (Wi-Fi, time, bootstrap, hub)", 30_000);
       child.stdin.write("2\n");
       await waitFor(() => /button 2: Button_pressed .*delivered \(PUBACK\)/.test(out), "the PUBACK confirmation");
       child.stdin.write("g\n");

@@ -4,7 +4,12 @@ import { createHostDevice, type HostDevice, type HostDeviceOptions } from "../..
 import { LocalHub } from "../../../host/hub/local-hub";
 import type { LedColor } from "../../../src/device/kis-box";
 import type { LogLevel, Logger } from "../../../src/ports/logger";
+import { StaticRoutes } from "../../../src/net/guarded-network";
+import { BOOTSTRAP_HOST, DEFAULT_HUB_HOST } from "../../../src/bootstrap/bootstrap-contract";
 import { tempDir, waitFor } from "./processes";
+
+/** The hub name the firmware is built for; tests route it to their local broker. */
+export const HUB_HOST = DEFAULT_HUB_HOST;
 
 /** Collects log lines so a failing test can show them; quiet otherwise. */
 export class MemoryLogger implements Logger {
@@ -28,7 +33,7 @@ export class TestPki {
     backend: PkiBackend = "openssl",
   ) {
     this.ca = createCa(this.dir, "KIS.ME Test Root CA", backend);
-    this.server = issueServer(this.ca, ["localhost", "127.0.0.1"]);
+    this.server = issueServer(this.ca, ["localhost", "127.0.0.1", HUB_HOST, BOOTSTRAP_HOST]);
     this.service = issueClient(this.ca, serviceId);
   }
 
@@ -70,17 +75,19 @@ export function testDevice(pki: TestPki, deviceId: string, port: number, overrid
   const cred = pki.device(deviceId);
   const leds = new Map<number, LedColor>();
   const logger = new MemoryLogger();
+  const hub = overrides.defaultHub ?? HUB_HOST;
   const device = createHostDevice(
     {
-      hubHost: "localhost",
-      hubPort: port,
-      address: "127.0.0.1",
       ca: [pki.caPem],
       cert: readFileSync(cred.cert),
       key: readFileSync(cred.key),
       buttonCount: 3,
       logger,
-      tuning: { backoff: { initialMs: 100, maxMs: 1000 }, twinTimeoutMs: 5000, window: 8, stableAfterMs: 1000 },
+      trustPlatformClock: true,
+      skipBootstrap: true,
+      defaultHub: hub,
+      routes: new StaticRoutes().set(hub, 8883, "tcp", { address: "127.0.0.1", port }),
+      hub: { backoff: { initialMs: 100, maxMs: 1000 }, twinTimeoutMs: 5000, window: 8, stableAfterMs: 1000 },
       ...overrides,
     },
     { show: (button, color) => leds.set(button, color) },

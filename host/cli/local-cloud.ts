@@ -1,0 +1,56 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { BOOTSTRAP_HOST, DEFAULT_HUB_HOST } from "../../src/bootstrap/bootstrap-contract";
+import { createCa, issueClient, issueServer, type Credential } from "../pki/dev-pki";
+import { EmbeddedBroker } from "../hub/embedded-broker";
+import { LocalBootstrap } from "../hub/local-bootstrap";
+import { LocalHub } from "../hub/local-hub";
+
+/**
+ * The cloud side of a local run, all in this process: a TLS broker that authenticates devices by
+ * certificate, the hub's service side, and the bootstrap service. Its certificates name the real cloud
+ * hosts, so the device checks them exactly as in the field (routes map the names to loopback).
+ */
+export interface LocalCloud {
+  readonly caPem: Buffer;
+  readonly device: Credential;
+  readonly broker: EmbeddedBroker;
+  readonly hub: LocalHub;
+  readonly bootstrap: LocalBootstrap;
+  close(): Promise<void>;
+}
+
+export async function startLocalCloud(dir: string, deviceId: string): Promise<LocalCloud> {
+  const ca = createCa(resolve(dir));
+  const server = issueServer(ca, ["localhost", "127.0.0.1", DEFAULT_HUB_HOST, BOOTSTRAP_HOST]);
+  const device = issueClient(ca, deviceId);
+  const service = issueClient(ca, "local-hub");
+  const caPem = readFileSync(ca.cert);
+  const serverCert = readFileSync(server.cert);
+  const serverKey = readFileSync(server.key);
+  const broker = await EmbeddedBroker.start({ ca: caPem, cert: serverCert, key: serverKey, serviceIdentities: ["local-hub"] });
+  const hub = new LocalHub({
+    host: "127.0.0.1",
+    port: broker.port,
+    serverName: "localhost",
+    ca: caPem,
+    cert: readFileSync(service.cert),
+    key: readFileSync(service.key),
+    serviceId: "local-hub",
+    deviceId,
+  });
+  await hub.start();
+  const bootstrap = await LocalBootstrap.start({ ca: caPem, cert: serverCert, key: serverKey, hubHostName: DEFAULT_HUB_HOST });
+  return {
+    caPem,
+    device,
+    broker,
+    hub,
+    bootstrap,
+    close: async () => {
+      await hub.stop();
+      await bootstrap.close();
+      await broker.close();
+    },
+  };
+}
