@@ -29,6 +29,9 @@ function deviceMayUse(identity: string, topic: string): boolean {
 }
 
 export class EmbeddedBroker {
+  /** TLS connections accepted so far. */
+  connections = 0;
+
   private constructor(
     private readonly broker: Aedes,
     private readonly server: Server,
@@ -57,15 +60,18 @@ export class EmbeddedBroker {
         else done(null, null); // SUBACK 0x80 (refused), as IoT Hub answers; the connection stays up
       },
     });
-    const server = createServer({ ca: options.ca, cert: options.cert, key: options.key, requestCert: true, rejectUnauthorized: true }, (socket) =>
-      broker.handle(socket),
-    );
+    let self: EmbeddedBroker | undefined;
+    const server = createServer({ ca: options.ca, cert: options.cert, key: options.key, requestCert: true, rejectUnauthorized: true }, (socket) => {
+      if (self) self.connections++;
+      broker.handle(socket);
+    });
     server.on("tlsClientError", () => undefined); // a refused client certificate is the client's problem
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
     });
-    return new EmbeddedBroker(broker, server);
+    self = new EmbeddedBroker(broker, server);
+    return self;
   }
 
   get port(): number {
