@@ -160,6 +160,14 @@ Object.defineProperty(globalThis, "console", { configurable: true, writable: tru
     else print(label, ...rest);
   },
 } });
+// As on the device, where the XS linker freezes every preloaded built-in: assigning to a property that a frozen
+// prototype defines (the classic: \`this.name = "X"\` in an Error subclass) throws here too, not only on hardware.
+for (const key of Object.getOwnPropertyNames(globalThis)) {
+  const value = globalThis[key];
+  if (!/^[A-Z]/.test(key) || (typeof value !== "function" && (typeof value !== "object" || value === null))) continue;
+  Object.freeze(value);
+  if (typeof value === "function" && value.prototype) Object.freeze(value.prototype);
+}
 install(globalThis);
 runFiles([
 ${loads.join("\n")}

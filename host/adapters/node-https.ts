@@ -6,12 +6,12 @@ import type { HttpsClient, HttpsRequest, HttpsResponse } from "../../src/ports/h
 
 /** Why a host HTTPS request failed (network, TLS, timeout, over-size); the message says which. */
 export class HttpsRequestError extends Error {
+  override readonly name = "HttpsRequestError";
   constructor(
     message: string,
     readonly code?: string,
   ) {
     super(message);
-    this.name = "HttpsRequestError";
   }
 }
 

@@ -4,12 +4,12 @@ import { errorMessage } from "../core/listeners";
 
 /** Thrown by a handler to answer with a specific status, e.g. 400 for invalid arguments. */
 export class MethodError extends Error {
+  override readonly name = "MethodError";
   constructor(
     readonly status: number,
     message: string,
   ) {
     super(message);
-    this.name = "MethodError";
   }
 }
 

@@ -4,9 +4,9 @@
  */
 
 export class PropertyBagError extends Error {
+  override readonly name = "PropertyBagError";
   constructor(message: string) {
     super(message);
-    this.name = "PropertyBagError";
   }
 }
 

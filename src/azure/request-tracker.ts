@@ -1,9 +1,9 @@
 import type { Clock, TimerId } from "../ports/clock";
 
 export class RequestTimeoutError extends Error {
+  override readonly name = "RequestTimeoutError";
   constructor(what: string, ms: number) {
     super(`${what}: no response within ${ms} ms`);
-    this.name = "RequestTimeoutError";
   }
 }
 

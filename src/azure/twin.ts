@@ -21,12 +21,12 @@ export interface DesiredUpdate {
 }
 
 export class TwinError extends Error {
+  override readonly name = "TwinError";
   constructor(
     message: string,
     readonly status?: number,
   ) {
     super(message);
-    this.name = "TwinError";
   }
 }
 

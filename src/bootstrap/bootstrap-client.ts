@@ -74,16 +74,16 @@ function message(error: unknown): string {
 
 /** Failures whose message already says what happened (others are prefixed "request failed:"). */
 class RequestNotSent extends Error {
+  override readonly name = "RequestNotSent";
   constructor(reason: string) {
     super(`request not sent: ${reason}`);
-    this.name = "RequestNotSent";
   }
 }
 
 class WatchdogTimeout extends Error {
+  override readonly name = "WatchdogTimeout";
   constructor(ms: number) {
     super(`timed out: no answer within ${ms} ms`);
-    this.name = "WatchdogTimeout";
   }
 }
 

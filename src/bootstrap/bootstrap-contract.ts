@@ -61,13 +61,13 @@ export type BootstrapRequest = Pick<HttpsRequest, "method" | "path" | "headers">
 export type BootstrapFailureKind = "status" | "media-type" | "encoding" | "json" | "schema" | "device-id" | "hub";
 
 export class BootstrapResponseError extends Error {
+  override readonly name = "BootstrapResponseError";
   constructor(
     readonly kind: BootstrapFailureKind,
     message: string,
     readonly status?: number,
   ) {
     super(message);
-    this.name = "BootstrapResponseError";
   }
 }
 

@@ -31,13 +31,13 @@ export const INTEGRATION_GUIDE_EGRESS: readonly EgressRule[] = [
 ];
 
 export class EgressDeniedError extends Error {
+  override readonly name = "EgressDeniedError";
   constructor(
     readonly host: string,
     readonly port: number,
     readonly transport: Transport,
   ) {
     super(`egress refused: ${transport} ${host}:${port} is not in the integration guide's firewall table`);
-    this.name = "EgressDeniedError";
   }
 }
 

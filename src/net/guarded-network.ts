@@ -28,9 +28,9 @@ export class StaticRoutes implements RouteMap {
 }
 
 export class ClockNotValidError extends Error {
+  override readonly name = "ClockNotValidError";
   constructor(host: string) {
     super(`refusing TLS to ${host} while the clock is not valid (certificate dates cannot be checked)`);
-    this.name = "ClockNotValidError";
   }
 }
 

@@ -54,12 +54,12 @@ export interface MqttSession {
 
 /** Why a connection attempt failed; `returnCode` is the CONNACK code when the broker refused. */
 export class MqttConnectError extends Error {
+  override readonly name = "MqttConnectError";
   constructor(
     message: string,
     readonly returnCode?: number,
   ) {
     super(message);
-    this.name = "MqttConnectError";
   }
 }
 

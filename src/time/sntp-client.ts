@@ -50,6 +50,7 @@ export type SntpFailureKind = "timeout" | "send" | "reply" | "kiss" | "held";
 
 /** Why one server did not give us the time. */
 export class SntpServerError extends Error {
+  override readonly name = "SntpServerError";
   constructor(
     readonly server: string,
     readonly kind: SntpFailureKind,
@@ -60,15 +61,14 @@ export class SntpServerError extends Error {
     cause?: unknown,
   ) {
     super(`${server}: ${message}`, cause === undefined ? undefined : { cause });
-    this.name = "SntpServerError";
   }
 }
 
 /** Every server failed; `failures` lists each one's reason, in the order they were tried. */
 export class SntpSyncError extends Error {
+  override readonly name = "SntpSyncError";
   constructor(readonly failures: readonly SntpServerError[]) {
     super(`no NTP server gave the time: ${failures.map((f) => f.message).join("; ")}`);
-    this.name = "SntpSyncError";
   }
 }
 

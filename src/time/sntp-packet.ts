@@ -39,12 +39,12 @@ export type SntpRejectReason =
   | "zero-transmit";
 
 export class SntpReplyError extends Error {
+  override readonly name = "SntpReplyError";
   constructor(
     readonly reason: SntpRejectReason,
     message: string,
   ) {
     super(message);
-    this.name = "SntpReplyError";
   }
 }
 

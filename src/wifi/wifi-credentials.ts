@@ -2,9 +2,9 @@ import type { KeyValueStore } from "../ports/storage";
 import type { WifiAuthMode } from "../ports/wifi";
 
 export class WifiConfigError extends Error {
+  override readonly name = "WifiConfigError";
   constructor(message: string) {
     super(message);
-    this.name = "WifiConfigError";
   }
 }
 

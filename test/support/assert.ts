@@ -4,9 +4,9 @@
  */
 
 export class AssertionError extends Error {
+  override readonly name = "AssertionError";
   constructor(message: string) {
     super(message);
-    this.name = "AssertionError";
   }
 }
 

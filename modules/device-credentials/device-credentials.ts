@@ -1,0 +1,144 @@
+/**
+ * The device's X.509 identity and the roots it trusts.
+ *
+ * Device certificate and key (DER; the key unencrypted PKCS#8) come from `preference` storage, written at
+ * provisioning; development builds fall back to resources. Trusted roots always come from resources (certs/).
+ *
+ * Preference format (domain "kisme"; preference keys are at most 15 characters and values at most 4000 bytes,
+ * so a value may be split across keys):
+ *
+ *   deviceId   string   optional; the IoT Hub device id (the certificate's CN)
+ *   cert.len   integer  total length of the device certificate (DER), in bytes
+ *   cert.0 ... ArrayBuffer chunks of the certificate, in order, each at most 4000 bytes
+ *   key.len    integer  total length of the private key (PKCS#8 DER, unencrypted)
+ *   key.0 ...  ArrayBuffer chunks of the key
+ *
+ * `.len` is written last and removed first, so an interrupted write reads as "not provisioned", never as a
+ * truncated certificate. `storeDeviceCredentials()` writes this format.
+ *
+ * Development resources (listed by the root manifest from the git-ignored local/ folder when
+ * KISME_DEV_CREDENTIALS points there): `device.der` (certificate) and `device.key.der` (PKCS#8 key).
+ */
+import Preference from "preference";
+import Resource from "Resource";
+import type { TlsCredentials } from "ports/mqtt";
+
+export const PREFERENCE_DOMAIN = "kisme";
+export const CHUNK_BYTES = 4000;
+export const DEV_CERTIFICATE_RESOURCE = "device.der";
+export const DEV_KEY_RESOURCE = "device.key.der";
+/** The public roots shipped in certs/ (IoT Hub: DigiCert Global Root G2, plus Microsoft RSA Root CA 2017). */
+export const AZURE_ROOTS: readonly string[] = ["DigiCertGlobalRootG2.der", "MicrosoftRSARootCA2017.der"];
+
+export interface DeviceCredentials {
+  /** From preference `deviceId`, if provisioned. */
+  readonly deviceId: string | undefined;
+  readonly tls: TlsCredentials;
+  /** Where the certificate and key came from. */
+  readonly source: "preference" | "resources";
+  /** Names of the root resources loaded, in `tls.ca` order. */
+  readonly roots: readonly string[];
+}
+
+export class CredentialsError extends Error {
+  // A class field, not `this.name = ...`: on Moddable Error.prototype is frozen and that assignment throws.
+  override readonly name = "CredentialsError";
+}
+
+/**
+ * Loads the credentials; throws a CredentialsError saying what is missing. `roots` are resource names; missing
+ * ones are skipped (`roots` in the result lists those found), but at least one must exist.
+ */
+export function loadDeviceCredentials(roots: readonly string[] = AZURE_ROOTS): DeviceCredentials {
+  const ca: Uint8Array[] = [];
+  const found: string[] = [];
+  for (const name of roots) {
+    const bytes = readResource(name);
+    if (bytes) {
+      ca.push(bytes);
+      found.push(name);
+    }
+  }
+  if (ca.length === 0) throw new CredentialsError(`none of the trusted root resources exist (${roots.join(", ")})`);
+
+  const deviceId = readString("deviceId");
+  const certificate = readChunked("cert");
+  const key = readChunked("key");
+  if (certificate && key) return { deviceId, tls: { ca, certificate, key }, source: "preference", roots: found };
+  if (certificate || key) throw new CredentialsError(`preference domain "${PREFERENCE_DOMAIN}" holds a ${certificate ? "certificate but no key" : "key but no certificate"}`);
+
+  const devCertificate = readResource(DEV_CERTIFICATE_RESOURCE);
+  const devKey = readResource(DEV_KEY_RESOURCE);
+  if (devCertificate && devKey) return { deviceId, tls: { ca, certificate: devCertificate, key: devKey }, source: "resources", roots: found };
+  throw new CredentialsError(
+    `no device certificate: not provisioned (preference "${PREFERENCE_DOMAIN}" cert.len/key.len) and no development resources (${DEV_CERTIFICATE_RESOURCE}, ${DEV_KEY_RESOURCE})`,
+  );
+}
+
+/** Writes certificate, key and (optionally) device id in the format above, replacing what was there. */
+export function storeDeviceCredentials(certificate: Uint8Array, key: Uint8Array, deviceId?: string): void {
+  if (certificate.byteLength === 0 || key.byteLength === 0) throw new RangeError("empty certificate or key");
+  writeChunked("cert", certificate);
+  writeChunked("key", key);
+  if (deviceId !== undefined) Preference.set(PREFERENCE_DOMAIN, "deviceId", deviceId);
+  else Preference.delete(PREFERENCE_DOMAIN, "deviceId");
+}
+
+/** Removes the provisioned identity (the next boot falls back to development resources, if any). */
+export function clearDeviceCredentials(): void {
+  for (const name of ["cert", "key"]) {
+    Preference.delete(PREFERENCE_DOMAIN, `${name}.len`);
+    deleteChunksFrom(name, 0);
+  }
+  Preference.delete(PREFERENCE_DOMAIN, "deviceId");
+}
+
+function readResource(name: string): Uint8Array | undefined {
+  if (!Resource.exists(name)) return undefined;
+  // A view on the resource itself: on a device it stays in flash (no copy into RAM).
+  return new Uint8Array(new Resource(name));
+}
+
+function readString(key: string): string | undefined {
+  const value = Preference.get(PREFERENCE_DOMAIN, key);
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+function readChunked(name: string): Uint8Array | undefined {
+  const length = Preference.get(PREFERENCE_DOMAIN, `${name}.len`);
+  if (length === undefined) return undefined;
+  if (typeof length !== "number" || !Number.isInteger(length) || length <= 0) {
+    throw new CredentialsError(`preference ${name}.len is not a positive integer`);
+  }
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (let i = 0; offset < length; i++) {
+    const chunk = Preference.get(PREFERENCE_DOMAIN, `${name}.${i}`);
+    if (!(chunk instanceof ArrayBuffer) || chunk.byteLength === 0 || offset + chunk.byteLength > length) {
+      throw new CredentialsError(`preference ${name}.${i} is missing or does not match ${name}.len (${length} bytes)`);
+    }
+    bytes.set(new Uint8Array(chunk), offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+function writeChunked(name: string, bytes: Uint8Array): void {
+  Preference.delete(PREFERENCE_DOMAIN, `${name}.len`);
+  let i = 0;
+  for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_BYTES, i++) {
+    // Preference takes an ArrayBuffer (exactly), not a view.
+    Preference.set(PREFERENCE_DOMAIN, `${name}.${i}`, bytes.slice(offset, offset + CHUNK_BYTES).buffer);
+  }
+  deleteChunksFrom(name, i);
+  Preference.set(PREFERENCE_DOMAIN, `${name}.len`, bytes.byteLength);
+}
+
+function deleteChunksFrom(name: string, first: number): void {
+  const prefix = `${name}.`;
+  for (const key of Preference.keys(PREFERENCE_DOMAIN)) {
+    if (!key.startsWith(prefix)) continue;
+    const index = key.slice(prefix.length);
+    if (/^[0-9]+$/.test(index) && Number(index) >= first) Preference.delete(PREFERENCE_DOMAIN, key);
+  }
+}

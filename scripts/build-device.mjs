@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// Builds the device firmware (the root manifest.json) with the Moddable SDK's mcconfig.
+//
+//   node scripts/build-device.mjs <platform> [-t <target>] [-d | -i] [--no-dev-credentials] [name=value ...]
+//
+//   <platform>   esp32 (KIS.BOX), esp32/<subplatform>, or lin / mac / win for the simulator (mcsim)
+//   -t <target>  mcconfig make target, e.g. build, deploy, xsbug, clean (default: build and run as mcconfig does)
+//   -d / -i      debug / instrumented build instead of release (-m is always passed)
+//   name=value   manifest config overrides, e.g. hubPort=28883 simulatePressEverySeconds=5
+//   --no-dev-credentials   don't embed local/ development credentials even if the folder exists
+//
+// Requires an installed Moddable SDK: MODDABLE set, its tools (mcconfig) on PATH, and TypeScript >= 6 (tsc) on
+// PATH, because mcconfig compiles the .ts modules with it. This script never installs or builds the SDK.
+import { spawnSync } from "node:child_process";
+import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const GUIDE = "https://github.com/Moddable-OpenSource/moddable/blob/public/documentation/Moddable%20SDK%20-%20Getting%20Started.md";
+const USAGE = `Usage: node scripts/build-device.mjs <platform> [-t <target>] [-d | -i] [--no-dev-credentials] [name=value ...]
+  platform: esp32 (KIS.BOX), esp32/<subplatform>, lin | mac | win (simulator)`;
+
+function fail(message) {
+  process.stderr.write(`build-device: ${message}\n`);
+  process.exit(1);
+}
+
+/** The first executable called `name` on PATH (with PATHEXT on Windows), or undefined. */
+function which(name) {
+  const extensions = process.platform === "win32" ? (process.env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";") : [""];
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    for (const ext of extensions) {
+      const candidate = path.join(dir, name + ext);
+      try {
+        accessSync(candidate, constants.X_OK);
+        if (statSync(candidate).isFile()) return candidate;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
+
+// ---- arguments ----
+const args = process.argv.slice(2);
+if (args.includes("-h") || args.includes("--help")) {
+  process.stdout.write(USAGE + "\n");
+  process.exit(0);
+}
+let platform;
+let target;
+let devCredentials = true;
+const passThrough = [];
+for (let i = 0; i < args.length; i++) {
+  const arg = args[i];
+  if (arg === "-t") {
+    target = args[++i];
+    if (!target) fail(`-t needs a target\n${USAGE}`);
+  } else if (arg === "-d" || arg === "-i") passThrough.push(arg);
+  else if (arg === "--no-dev-credentials") devCredentials = false;
+  else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) passThrough.push(arg);
+  else if (!arg.startsWith("-") && platform === undefined) platform = arg;
+  else fail(`unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
+}
+if (!platform) fail(`no platform given\n${USAGE}`);
+
+// ---- prerequisites ----
+const missing = [];
+const moddable = process.env.MODDABLE;
+if (!moddable) missing.push("the MODDABLE environment variable (the path of your Moddable SDK checkout) is not set");
+else if (!existsSync(path.join(moddable, "build", "makefiles"))) missing.push(`MODDABLE=${moddable} does not look like a Moddable SDK checkout`);
+const mcconfig = which("mcconfig");
+if (!mcconfig) {
+  missing.push(
+    "mcconfig is not on PATH (add the SDK's tools folder, e.g. $MODDABLE/build/bin/lin/release on Linux or $MODDABLE/build/bin/mac/release on macOS, after building the tools as the guide describes)",
+  );
+}
+const tsc = which("tsc");
+if (!tsc) missing.push("tsc (TypeScript >= 6) is not on PATH; mcconfig compiles the .ts modules with it (e.g. npm install -g typescript@6)");
+else {
+  const result = spawnSync(tsc, ["-v"], { encoding: "utf8", shell: process.platform === "win32" });
+  const version = /Version (\d+)\.(\d+)/.exec(result.stdout ?? "");
+  if (!version) missing.push(`could not read the version of ${tsc}`);
+  else if (Number(version[1]) < 6) {
+    missing.push(`${tsc} is TypeScript ${version[1]}.${version[2]}; mcconfig's generated tsconfig targets es2025, which needs TypeScript >= 6`);
+  }
+}
+if (missing.length > 0) {
+  fail(
+    `cannot build the firmware:\n  - ${missing.join("\n  - ")}\n` +
+      `Install the Moddable SDK and its tools for your host (and, for esp32, ESP-IDF) as described in the Moddable Getting Started guide:\n  ${GUIDE}\n` +
+      `then export MODDABLE and put its tools folder and TypeScript >= 6 on PATH.`,
+  );
+}
+
+// ---- build ----
+const DEV_RESOURCES = ["device.der", "device.key.der", "dev-ca.der"];
+const env = { ...process.env };
+const local = path.join(root, "local");
+if (devCredentials && env.KISME_DEV_CREDENTIALS === undefined && existsSync(local)) {
+  env.KISME_DEV_CREDENTIALS = local;
+  process.stdout.write(`build-device: embedding development credentials from ${local} (--no-dev-credentials to leave them out)\n`);
+}
+if (!devCredentials) env.KISME_DEV_CREDENTIALS = path.join(root, "certs"); // the manifest's default: no dev credentials
+const withDevCredentials = env.KISME_DEV_CREDENTIALS !== undefined && DEV_RESOURCES.some((name) => existsSync(path.join(env.KISME_DEV_CREDENTIALS, name)));
+
+// mcconfig builds incrementally and links every file left in the app's resources folder under $MODDABLE/build/tmp,
+// so development credentials from an earlier build would stay in a build made without them. Clean first then.
+if (!withDevCredentials && staleDevResources(path.join(moddable, "build", "tmp", platform.split("/")[0]), path.basename(root), 0)) {
+  process.stdout.write("build-device: an earlier build of this app embedded development credentials; cleaning it first\n");
+  const clean = spawnSync(mcconfig, ["-m", "-p", platform, "-t", "clean", ...passThrough.filter((a) => a.startsWith("-"))], { cwd: root, env, stdio: "inherit" });
+  if (clean.status !== 0) fail("mcconfig -t clean failed");
+}
+
+const mcArgs = ["-m", "-p", platform, ...(target ? ["-t", target] : []), ...passThrough];
+process.stdout.write(`build-device: ${mcconfig} ${mcArgs.join(" ")} (in ${root})\n`);
+const run = spawnSync(mcconfig, mcArgs, { cwd: root, env, stdio: "inherit" });
+if (run.error) fail(`could not run mcconfig: ${run.error.message}`);
+process.exit(run.status ?? 1);
+
+/** Whether some `<app>/resources/` folder below `dir` (a few levels deep) holds development credentials. */
+function staleDevResources(dir, app, depth) {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const sub = path.join(dir, entry.name);
+    if (entry.name === app && DEV_RESOURCES.some((name) => existsSync(path.join(sub, "resources", name)))) return true;
+    if (depth < 4 && staleDevResources(sub, app, depth + 1)) return true;
+  }
+  return false;
+}
