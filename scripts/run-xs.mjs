@@ -11,8 +11,8 @@
 // an ArrayBuffer), `!<message>` (an exception). While evaluating, `issueCommand(arrayBuffer)` sends
 // `?<bytes>` and blocks until the parent answers `/<bytes>`. Each evaluate drains promise jobs and
 // setImmediate callbacks before replying. Without `-l <limit>` the worker does not meter.
-import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -38,6 +38,21 @@ const netstring = (bytes) => Buffer.concat([Buffer.from(`${bytes.length}:`), byt
  * reply bytes (a Buffer) or rejects with the XS exception or the worker's exit. `onCommand(bytes)`
  * answers `issueCommand` from inside XS (return a Buffer/string or nothing).
  */
+/**
+ * npm ci does not compile XS (allowScripts denies the package's install script), so `npm ci && npm start` needs no C
+ * compiler. The test lane builds the worker once, on first use, with the package's own build (make and a C compiler).
+ */
+export function ensureWorker({ quiet = false } = {}) {
+  if (existsSync(XSNAP_WORKER)) return;
+  const dir = path.join(root, "node_modules/@agoric/xsnap");
+  if (!existsSync(dir)) throw new Error("@agoric/xsnap is not installed: run npm ci");
+  if (!quiet) process.stdout.write("building Moddable's XS engine (xsnap-worker) once, about a minute ...\n");
+  const result = spawnSync("sh", ["-c", "{ cat build.env; echo node src/build.js; } | xargs env"], { cwd: dir, encoding: "utf8" });
+  if (result.status !== 0 || !existsSync(XSNAP_WORKER)) {
+    throw new Error(`building xsnap-worker failed (needs make and a C compiler: apt-get install build-essential)\n${(result.stdout ?? "") + (result.stderr ?? "")}`.slice(0, 4000));
+  }
+}
+
 export function startWorker({ meteringLimit, parserBufferKiB, onCommand, onStdout, onStderr } = {}) {
   const args = ["xs-lane"];
   if (meteringLimit) args.push("-l", String(meteringLimit));
@@ -237,6 +252,12 @@ export async function runXs({ quiet = false, filter, timeoutMs = 120_000 } = {})
     summary.failures.push(failure);
   };
   const files = findTests(filter);
+  try {
+    ensureWorker({ quiet });
+  } catch (error) {
+    fail({ title: "xsnap-worker", file: "", message: error.message });
+    return finish();
+  }
   let code, lines;
   try {
     ({ code, lines } = await bundle(files));
