@@ -4,13 +4,11 @@ import { MethodError } from "../azure/direct-methods";
 import type { OutboxRecord } from "../azure/telemetry-outbox";
 import { Listeners } from "../core/listeners";
 import { isJsonObject } from "../azure/twin";
+import { telemetryBody } from "./schema";
 
-export const LED_COLORS = ["off", "red", "green", "blue", "yellow", "white", "cyan", "magenta"] as const;
-export type LedColor = (typeof LED_COLORS)[number];
+import { LED_COLORS, isLedColor, type LedColor } from "./colors";
 
-export function isLedColor(value: unknown): value is LedColor {
-  return typeof value === "string" && (LED_COLORS as readonly string[]).includes(value);
-}
+export { LED_COLORS, isLedColor, type LedColor };
 
 /** Where button LED colours go (GPIO/PWM on the device, the terminal on the host). */
 export interface LedSink {
@@ -68,14 +66,16 @@ export class KisBox {
   /** A button was pressed: record the event for the cloud; feedback follows as it is delivered. */
   press(button: number): OutboxRecord {
     this.checkButton(button);
-    const record = this.send("Button_pressed", { button });
+    const record = this.send("Button_pressed", { button, gesture: "short" });
     this.presses.set(record.id, button);
     this.feedback.emit({ button, messageId: record.id, state: "queued" });
     return record;
   }
 
+  /** Every event goes through the schema: nothing undeclared leaves the device. */
   private send(event: string, fields: Record<string, unknown>): OutboxRecord {
-    return this.options.hub.sendTelemetry({ event, ...fields, ts: new Date(this.options.clock.now()).toISOString() }, { event });
+    const body = telemetryBody(event, { ...fields, ts: new Date(this.options.clock.now()).toISOString() });
+    return this.options.hub.sendTelemetry(body, { event });
   }
 
   private checkButton(button: number): void {
@@ -96,7 +96,7 @@ export class KisBox {
       this.colors[b - 1] = color;
       this.options.leds.show(b, color);
     }
-    this.send(`Set_Color_${color}`, { buttons });
+    this.send(`Set_Color_${color}`, { target: "button", indexes: buttons, pattern: color === "off" ? "off" : "on" });
     return { buttons, color };
   }
 }

@@ -7,6 +7,7 @@ import { EUROPE_POOL } from "../../src/time/sntp-client";
 import { BOOTSTRAP_HOST, DEFAULT_HUB_HOST } from "../../src/bootstrap/bootstrap-contract";
 import type { BootPhase } from "../../src/boot/boot-sequence";
 import { silentLogger } from "../../src/ports/logger";
+import { checkTelemetry } from "../../src/device/schema";
 import { createHostDevice, type HostDevice } from "../../host/device/host-device";
 import { startLocalCloud, type LocalCloud } from "../../host/cli/local-cloud";
 import { Chrony } from "./support/chrony";
@@ -77,6 +78,15 @@ describe("full host run: boot, telemetry, twin and a method, within the egress t
     assert.equal(await device.hub.twin.report({ firmware: "0.1.0" }), cloud.hub.reported["$version"]);
     const answer = await cloud.hub.invokeMethod("setColor", { button: 3, color: "red" });
     assert.equal(answer.status, 200);
+  });
+
+  it("emitted only declared events, with declared fields and nothing else", () => {
+    assert.ok(cloud.hub.telemetry.length >= 2);
+    for (const t of cloud.hub.telemetry) {
+      const event = checkTelemetry(JSON.parse(t.body));
+      assert.deepEqual(t.properties, { event }, "the only application property is the event name");
+      assert.deepEqual(Object.keys(t.system).sort(), ["$.ce", "$.ct", "$.mid"]);
+    }
   });
 
   it("attempted only connections in the integration guide's table", () => {
