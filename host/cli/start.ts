@@ -17,10 +17,12 @@ import { FileStore } from "../adapters/file-store";
 import { createHostDevice, type HostDevice } from "../device/host-device";
 import { startLocalCloud, type LocalCloud } from "./local-cloud";
 import { TerminalUi, say } from "./terminal-ui";
+import { LED_COLORS, isLedColor, type LedColor } from "../../src/device/colors";
+import type { DeviceProfile } from "../../src/device/profile";
 
 const USAGE = `Usage: npm start -- [options]
 
-Runs a simulated KIS.BOX through the real boot sequence (Wi-Fi → time → bootstrap → hub).
+Runs a simulated KIS.BOX or KIS.LIGHT through the real boot sequence (Wi-Fi → time → bootstrap → hub).
 Without --hub-host, everything runs locally: an embedded hub and bootstrap service.
 
 Endpoints (the firmware still checks the real names against its egress table; these only say
@@ -40,9 +42,13 @@ A real Azure IoT Hub or any IoT-Hub-compatible MQTT/TLS endpoint:
   --device-id ID         default: the CN of the device certificate
   --model-id DTMI        IoT Plug and Play model id
 
+Device:
+  --profile box|light    KIS.BOX (default) or KIS.LIGHT
+  --buttons N            number of buttons of the KIS.BOX (default 3)
+  --segments LIST        segment colours of the KIS.LIGHT, top to bottom (default red,yellow,green,blue,white)
+
 Other:
-  --buttons N            number of buttons (default 3)
-  --state-dir DIR        where the device keeps its storage (default .dev/device)
+  --state-dir DIR        where the device keeps its storage (default .dev/device-<profile>)
   --log-level LEVEL      debug | info | warn | error (default warn)`;
 
 function endpoint(text: string, flag: string): { address: string; port: number } {
@@ -64,7 +70,9 @@ async function main(): Promise<void> {
       key: { type: "string" },
       "device-id": { type: "string" },
       "model-id": { type: "string" },
+      profile: { type: "string", default: "box" },
       buttons: { type: "string", default: "3" },
+      segments: { type: "string", default: "red,yellow,green,blue,white" },
       "state-dir": { type: "string" },
       "log-level": { type: "string", default: "warn" },
       help: { type: "boolean", short: "h" },
@@ -75,12 +83,16 @@ async function main(): Promise<void> {
   if (!["debug", "info", "warn", "error"].includes(level)) throw new Error("--log-level must be debug, info, warn or error");
   const buttons = Number(values.buttons);
   if (!Number.isInteger(buttons) || buttons < 1 || buttons > 9) throw new Error("--buttons must be 1..9");
+  if (values.profile !== "box" && values.profile !== "light") throw new Error("--profile must be box or light");
+  const segments = (values.segments ?? "").split(",").map((c) => c.trim());
+  if (!segments.every((c) => isLedColor(c) && c !== "off")) throw new Error(`--segments takes colours from ${LED_COLORS.filter((c) => c !== "off").join(", ")}`);
+  const profile: DeviceProfile = values.profile === "box" ? { name: "box", buttons, segments: [] } : { name: "light", buttons: 0, segments: segments as LedColor[] };
   const ntp = values.ntp ?? [];
   if (ntp.length > EUROPE_POOL.length) throw new Error(`at most ${EUROPE_POOL.length} --ntp servers`);
 
   const routes = new StaticRoutes();
   ntp.forEach((text, i) => routes.set(EUROPE_POOL[i]!, NTP_PORT, "udp", endpoint(text, "--ntp")));
-  const ui = new TerminalUi(buttons);
+  const ui = new TerminalUi(profile.name);
   const logger = new LineLogger(level, (line) => say(`\x1b[2m${line}\x1b[0m`));
 
   const hubHost = values["hub-host"] ?? DEFAULT_HUB_HOST;
@@ -102,7 +114,7 @@ async function main(): Promise<void> {
     cert = readFileSync(values.cert);
     key = readFileSync(values.key);
   } else {
-    cloud = await startLocalCloud(".dev/pki", deviceIdFlag ?? "kisbox-sim-1");
+    cloud = await startLocalCloud(".dev/pki", deviceIdFlag ?? (profile.name === "box" ? "kisbox-sim-1" : "kislight-sim-1"));
     ca = [cloud.caPem];
     cert = readFileSync(cloud.device.cert);
     key = readFileSync(cloud.device.key);
@@ -111,7 +123,7 @@ async function main(): Promise<void> {
     cloud.hub.onTelemetry((t) => ui.hubReceived(t.body, t.messageId));
   }
 
-  const stateDir = resolve(values["state-dir"] ?? ".dev/device");
+  const stateDir = resolve(values["state-dir"] ?? `.dev/device-${profile.name}`);
   mkdirSync(stateDir, { recursive: true });
   const store = new FileStore(join(stateDir, "store.json"), { onCorrupt: (reason) => say(`storage was corrupt and starts empty: ${reason}`) });
   const device: HostDevice = createHostDevice(
@@ -121,7 +133,7 @@ async function main(): Promise<void> {
       key,
       ...(deviceIdFlag ? { deviceId: deviceIdFlag } : {}),
       ...(values["model-id"] ? { modelId: values["model-id"] } : {}),
-      buttonCount: buttons,
+      profile,
       logger,
       store,
       routes,
@@ -134,7 +146,7 @@ async function main(): Promise<void> {
     ui.leds,
   );
 
-  say(`KIS.BOX simulation: device ${device.deviceId}, hub ${hubHost}${cloud ? ` (local: 127.0.0.1:${cloud.broker.port}, bootstrap 127.0.0.1:${cloud.bootstrap.port})` : ""}`);
+  say(`${profile.name === "box" ? "KIS.BOX" : "KIS.LIGHT"} simulation: device ${device.deviceId}, hub ${hubHost}${cloud ? ` (local: 127.0.0.1:${cloud.broker.port}, bootstrap 127.0.0.1:${cloud.bootstrap.port})` : ""}`);
   say(
     ntp.length > 0
       ? `time: SNTP against ${ntp.map((t, i) => `${EUROPE_POOL[i]} → ${t}`).join(", ")}`

@@ -1,5 +1,6 @@
 import * as readline from "node:readline";
-import type { LedColor } from "../../src/device/kis-box";
+import type { LedColor } from "../../src/device/colors";
+import type { PatternSpec, PatternTarget } from "../../src/device/led-patterns";
 import type { LocalHub } from "../hub/local-hub";
 import type { HostDevice } from "../device/host-device";
 
@@ -7,31 +8,35 @@ export function say(line: string): void {
   process.stdout.write(line + "\n");
 }
 
-const SWATCH: Record<LedColor, string> = {
-  off: "\x1b[90m○ off\x1b[0m",
-  red: "\x1b[31m● red\x1b[0m",
-  green: "\x1b[32m● green\x1b[0m",
-  blue: "\x1b[34m● blue\x1b[0m",
-  yellow: "\x1b[33m● yellow\x1b[0m",
-  white: "\x1b[97m● white\x1b[0m",
-  cyan: "\x1b[36m● cyan\x1b[0m",
-  magenta: "\x1b[35m● magenta\x1b[0m",
-};
+const ANSI: Record<LedColor, string> = { off: "90", red: "31", green: "32", blue: "34", yellow: "33", white: "97", cyan: "36", magenta: "35" };
+
+export function describePattern(spec: PatternSpec): string {
+  if (spec.pattern === "off" || spec.color === "off") return "\x1b[90m○ off\x1b[0m";
+  const name = typeof spec.color === "string" ? spec.color : `rgb(${spec.color.r},${spec.color.g},${spec.color.b})`;
+  const code = typeof spec.color === "string" ? ANSI[spec.color] : "97";
+  const detail = spec.pattern === "on" ? "" : ` ${spec.pattern}${spec.periodMs ? ` ${spec.periodMs} ms` : ""}`;
+  const brightness = spec.brightness !== undefined && spec.brightness !== 100 ? ` ${spec.brightness}%` : "";
+  return `\x1b[${code}m● ${name}\x1b[0m${detail}${brightness}`;
+}
 
 const COLOR_KEYS: Record<string, LedColor> = { o: "off", r: "red", g: "green", b: "blue", y: "yellow", w: "white", c: "cyan", m: "magenta" };
 
 /**
- * The terminal face of the simulation: keys (or lines on a pipe) press buttons; with the local hub,
- * colour keys make the hub call setColor on the last pressed button. Boot phases, link state, delivery
- * confirmations and LED changes are printed as they happen.
+ * The terminal face of the simulation. KIS.BOX: keys (or lines on a pipe) 1..N press buttons; colour keys
+ * make the local hub call setColor on the last pressed button. KIS.LIGHT: colour keys make the hub switch
+ * the segment of that colour (o = all off). Boot phases, deliveries and every LED pattern change are printed.
  */
 export class TerminalUi {
   private lastButton = 1;
   private quit: (() => void) | undefined;
   private lastLine = "";
-  readonly leds = { show: (button: number, color: LedColor) => say(`  LED ${button} → ${SWATCH[color]}`) };
+  private readonly names: string;
+  readonly leds: PatternTarget;
 
-  constructor(private readonly buttons: number) {}
+  constructor(private readonly profile: "box" | "light") {
+    this.names = profile === "box" ? "button" : "segment";
+    this.leds = { set: (index, spec) => say(`  ${this.names} ${index + 1} LED → ${describePattern(spec)}`) };
+  }
 
   hubReceived(body: string, messageId: string | undefined): void {
     say(`  hub ← ${body}  (${messageId ?? "?"})`);
@@ -48,27 +53,30 @@ export class TerminalUi {
       this.lastLine = line;
       if (s.lastError && s.phase !== "online") say(`  last error [${s.lastError.phase}]: ${s.lastError.message}`);
     });
-    device.box.onFeedback((f) => {
+    const box = device.box;
+    box?.onFeedback((f) => {
       const text = f.state === "delivered" ? "\x1b[32mdelivered (PUBACK)\x1b[0m" : f.state === "queued" ? "queued" : "\x1b[31mdropped\x1b[0m";
       say(`  button ${f.button}: Button_pressed ${text}  [${f.messageId}]`);
     });
-    say(
-      hub
-        ? `Keys: 1..${this.buttons} press a button; ${Object.keys(COLOR_KEYS).join(" ")} make the hub call setColor (${Object.values(COLOR_KEYS).join(", ")}); q quits.`
-        : `Keys: 1..${this.buttons} press a button; q quits.`,
-    );
+    const colours = Object.keys(COLOR_KEYS).join(" ");
+    if (box) {
+      say(hub ? `Keys: 1..${box.buttonCount} press a button; ${colours} make the hub call setColor on the last pressed button; q quits.` : `Keys: 1..${box.buttonCount} press a button; q quits.`);
+    } else {
+      say(hub ? `Keys: ${colours} make the hub call setColor on the light (o = all off); q quits.` : "Keys: q quits (the light is controlled from the cloud).");
+    }
     const handle = (key: string): void => {
       if (key === "q" || key === "\u0003") return this.quit?.();
       const n = Number(key);
-      if (Number.isInteger(n) && n >= 1 && n <= this.buttons) {
+      if (box && Number.isInteger(n) && n >= 1 && n <= box.buttonCount) {
         this.lastButton = n;
-        device.box.press(n);
+        box.press(n);
         return;
       }
       const color = COLOR_KEYS[key];
       if (color && hub) {
-        say(`  hub → setColor {button: ${this.lastButton}, color: ${color}}`);
-        void hub.invokeMethod("setColor", { button: this.lastButton, color }).then((r) => say(`  hub: setColor answered ${r.status} ${JSON.stringify(r.payload)}`));
+        const args = this.profile === "box" ? { button: this.lastButton, color } : { color };
+        say(`  hub → setColor ${JSON.stringify(args)}`);
+        void hub.invokeMethod("setColor", args).then((r) => say(`  hub: setColor answered ${r.status} ${JSON.stringify(r.payload)}`));
       }
     };
     if (process.stdin.isTTY) {

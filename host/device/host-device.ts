@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import type { Logger } from "../../src/ports/logger";
 import type { KeyValueStore } from "../../src/ports/storage";
 import { MemoryStore } from "../../src/ports/storage";
-import type { LedSink } from "../../src/device/kis-box";
+import type { PatternTarget } from "../../src/device/led-patterns";
 import { createFirmware, type Firmware, type FirmwareConfig } from "../../src/device/firmware";
 import { WifiCredentialStore } from "../../src/wifi/wifi-credentials";
 import { MqttJsConnector } from "../adapters/mqttjs-connector";
@@ -47,7 +47,7 @@ export interface HostDevice extends Firmware {
  * The firmware on the host: the same portable assembly as on the device, over Node adapters and a
  * simulated Wi-Fi radio. A fresh store is provisioned with the simulated network's credentials.
  */
-export function createHostDevice(options: HostDeviceOptions, leds: LedSink): HostDevice {
+export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget): HostDevice {
   const clock = new NodeClock();
   const deviceId = options.deviceId ?? certificateCommonName(options.cert);
   const store = options.store ?? new MemoryStore();
@@ -66,6 +66,7 @@ export function createHostDevice(options: HostDeviceOptions, leds: LedSink): Hos
       wifi: radio,
       store,
       leds,
+      systemInfo: { resetReason: () => "power-on", freeHeap: () => undefined },
     },
     {
       ...options,

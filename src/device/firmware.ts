@@ -18,7 +18,20 @@ import { GuardedDatagramPort, GuardedHttpsClient, GuardedMqttConnector, type Rou
 import { SntpClient, EUROPE_POOL } from "../time/sntp-client";
 import { SyncedClock } from "../time/synced-clock";
 import { WifiManager } from "../wifi/wifi-manager";
-import { KisBox, type LedSink } from "./kis-box";
+import { KisBox, type SetColorArgs } from "./kis-box";
+import { KisLight } from "./kis-light";
+import { Commands } from "./commands";
+import { DeviceSettings, type SettingValues } from "./settings";
+import { DiagnosticsReporter } from "./diagnostics";
+import { LedFeedback } from "./led-feedback";
+import { ButtonGestures } from "./button-gestures";
+import type { PatternSpec, PatternTarget } from "./led-patterns";
+import { KIS_BOX, validateProfile, type DeviceProfile } from "./profile";
+import { PRODUCT_MODELS, telemetryBody } from "./schema";
+import { RingLog } from "../core/ring-log";
+import { errorMessage } from "../core/listeners";
+import type { SystemInfo } from "../ports/system-info";
+import type { ButtonInput } from "../ports/gpio";
 
 /** Everything platform-specific the firmware needs: the Moddable adapters on the device, Node ones on the host. */
 export interface Platform {
@@ -31,7 +44,13 @@ export interface Platform {
   readonly datagrams: DatagramPort;
   readonly wifi: WifiRadio;
   readonly store: KeyValueStore;
-  readonly leds: LedSink;
+  /** Button LEDs (KIS.BOX) or segments (KIS.LIGHT), by 0-based index: patterns are rendered by the platform. */
+  readonly leds: PatternTarget;
+  /** The push-buttons (KIS.BOX), in order; absent where presses come from elsewhere (the host terminal). */
+  readonly buttons?: readonly ButtonInput[];
+  readonly systemInfo?: SystemInfo;
+  /** Restarts the device (the reboot command). */
+  readonly restart?: () => void;
   readonly outboxStore?: OutboxStore;
 }
 
@@ -41,7 +60,8 @@ export interface FirmwareConfig {
   readonly modelId?: string;
   /** Device certificate and key, and the roots trusted for the hub and the bootstrap service. */
   readonly credentials: TlsCredentials;
-  readonly buttonCount: number;
+  /** KIS.BOX or KIS.LIGHT (default: a KIS.BOX with three buttons). */
+  readonly profile?: DeviceProfile;
   /** NTP servers (default: the four European pool names the integration guide names). */
   readonly ntpServers?: readonly string[];
   /** The platform clock is already right (a host run without NTP): time counts as valid from the start. */
@@ -66,7 +86,15 @@ export interface Firmware {
   readonly sntp: SntpClient;
   readonly bootstrap: BootstrapClient;
   readonly hub: HubClient;
-  readonly box: KisBox;
+  readonly profile: DeviceProfile;
+  /** The KIS.BOX behaviour (undefined for a KIS.LIGHT). */
+  readonly box: KisBox | undefined;
+  /** The KIS.LIGHT behaviour (undefined for a KIS.BOX). */
+  readonly light: KisLight | undefined;
+  /** Local press feedback on the button LEDs (KIS.BOX). */
+  readonly feedback: LedFeedback | undefined;
+  readonly settings: DeviceSettings;
+  readonly log: RingLog;
   readonly boot: BootSequence;
   start(): void;
   stop(): void;
@@ -77,12 +105,19 @@ export interface Firmware {
  * Moddable simulator and in the Node host simulation.
  */
 export function createFirmware(platform: Platform, config: FirmwareConfig): Firmware {
-  const log = (scope: string) => scoped(platform.logger, scope);
+  const profile = config.profile ?? KIS_BOX;
+  validateProfile(profile);
+  const model = PRODUCT_MODELS[profile.name];
+  // The log and the clock need each other: the log stamps entries with the synced time.
+  let ringLog: RingLog | undefined;
   const clock = new SyncedClock(platform.clock, {
     systemTime: platform.systemTime,
     valid: config.trustPlatformClock === true,
-    onError: (e) => log("time").error("clock listener failed", { error: String(e) }),
+    onError: (e) => ringLog?.log("error", "time", "clock listener failed", { error: errorMessage(e) }),
   });
+  ringLog = new RingLog(platform.logger, clock, 100, "info");
+  const logger = ringLog;
+  const log = (scope: string) => scoped(logger, scope);
   const policy = new EgressPolicy([...INTEGRATION_GUIDE_EGRESS, ...(config.extraEgress ?? [])], log("egress"));
   for (const rule of config.extraEgress ?? []) log("egress").warn("development egress rule added", { host: rule.host, port: rule.port, transport: rule.transport });
   const guard = { policy, clockValid: () => clock.valid, ...(config.routes ? { routes: config.routes } : {}) };
@@ -122,13 +157,94 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   const hub = new HubClient(
     {
       endpoint: { host: config.defaultHub ?? DEFAULT_HUB_HOST, port: HUB_MQTT_TLS_PORT },
-      identity: { deviceId: config.deviceId, tls: config.credentials, ...(config.modelId ? { modelId: config.modelId } : {}) },
+      identity: { deviceId: config.deviceId, tls: config.credentials, modelId: config.modelId ?? model.modelId },
       ready: () => clock.valid,
       ...config.hub,
     },
-    { connector: mqtt, clock, random: platform.random, logger: platform.logger, ...(platform.outboxStore ? { outboxStore: platform.outboxStore } : {}) },
+    { connector: mqtt, clock, random: platform.random, logger, ...(platform.outboxStore ? { outboxStore: platform.outboxStore } : {}) },
   );
-  const box = new KisBox({ hub, leds: platform.leds, clock, buttonCount: config.buttonCount });
+
+  // The product: LEDs through a brightness stage (a twin setting), then its behaviour and commands.
+  let brightness = 100;
+  const specs = new Map<number, PatternSpec>();
+  const scale = (spec: PatternSpec): PatternSpec => ({ ...spec, brightness: Math.round(((spec.brightness ?? 100) * brightness) / 100) });
+  const leds: PatternTarget = {
+    set: (index, spec) => {
+      specs.set(index, spec);
+      platform.leds.set(index, scale(spec));
+    },
+  };
+  const commands = new Commands(hub, log("commands"));
+  let box: KisBox | undefined;
+  let light: KisLight | undefined;
+  let feedback: LedFeedback | undefined;
+  let gestures: ButtonGestures[] = [];
+  let deliveryFeedback = true;
+  if (profile.name === "box") {
+    feedback = new LedFeedback({ clock, target: leds, buttonCount: profile.buttons });
+    box = new KisBox({ hub, leds: feedback, clock, buttonCount: profile.buttons });
+    const fb = feedback;
+    box.onFeedback((event) => deliveryFeedback && fb.feedback(event));
+    const product = box;
+    gestures = (platform.buttons ?? []).slice(0, profile.buttons).map((input, i) => {
+      const g = new ButtonGestures({ button: i + 1, clock, onError: (e) => log("buttons").error("gesture listener failed", { error: errorMessage(e) }) });
+      g.onGesture((event) => product.gesture(event));
+      g.attach(input);
+      return g;
+    });
+    commands.register("setColor", (args) => product.setColor(args as unknown as SetColorArgs));
+  } else {
+    light = new KisLight({ hub, target: leds, clock, segments: profile.segments });
+    const product = light;
+    commands.register("setColor", (args) => product.setColor(args as unknown as SetColorArgs));
+  }
+  const product = (box ?? light)!;
+  commands.register("allOff", () => {
+    product.allOff();
+    return { off: true };
+  });
+  commands.register("identify", (args) => {
+    const seconds = typeof args.seconds === "number" ? args.seconds : 10;
+    const count = profile.name === "box" ? profile.buttons : profile.segments.length;
+    for (let i = 0; i < count; i++) platform.leds.set(i, { pattern: "blink", color: "white", periodMs: 500 });
+    clock.setTimeout(() => {
+      for (let i = 0; i < count; i++) platform.leds.set(i, scale(specs.get(i) ?? { pattern: "off", color: "off" }));
+    }, seconds * 1000);
+    return { seconds };
+  });
+  commands.register("reboot", (args) => {
+    if (!platform.restart) throw new Error("this platform cannot restart");
+    const delayMs = typeof args.delayMs === "number" ? args.delayMs : 1000;
+    log("device").warn("reboot requested by the cloud", { delayMs });
+    const restart = platform.restart;
+    clock.setTimeout(() => restart(), delayMs); // answer first
+    return { rebootInMs: delayMs };
+  });
+  commands.register("getLog", (args) => ({ lines: ringLog!.tailText(typeof args.lines === "number" ? args.lines : 20) }));
+
+  const settings = new DeviceSettings({
+    twin: hub.twin,
+    store: platform.store,
+    logger: log("settings"),
+    names: model.settings,
+    defaults: { brightness: 100, debounceMs: 30, longPressMs: 1000, doublePress: true, doublePressMs: 400, deliveryFeedback: true },
+    apply: (values: SettingValues) => {
+      for (const g of gestures) {
+        g.configure({
+          ...(typeof values.debounceMs === "number" ? { debounceMs: values.debounceMs } : {}),
+          ...(typeof values.longPressMs === "number" ? { longMs: values.longPressMs } : {}),
+          ...(typeof values.doublePress === "boolean" ? { doublePress: values.doublePress } : {}),
+          ...(typeof values.doublePressMs === "number" ? { doubleMs: values.doublePressMs } : {}),
+        });
+      }
+      if (typeof values.deliveryFeedback === "boolean") deliveryFeedback = values.deliveryFeedback;
+      if (typeof values.brightness === "number" && values.brightness !== brightness) {
+        brightness = values.brightness;
+        for (const [index, spec] of specs) platform.leds.set(index, scale(spec));
+      }
+    },
+  });
+
   const timeStage = {
     get valid() {
       return clock.valid;
@@ -156,6 +272,44 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     timeouts: { wifi: 60_000, time: 60_000, bootstrap: 30_000, hub: 10 * 60_000, ...config.boot?.timeouts },
     hubFailuresBeforeBootstrap: config.boot?.hubFailuresBeforeBootstrap ?? 5,
   });
+
+  const startedAt = clock.monotonic();
+  const resetReason = platform.systemInfo?.resetReason() ?? "unknown";
+  const diagnostics = new DiagnosticsReporter({
+    twin: hub.twin,
+    clock,
+    logger: log("diagnostics"),
+    minIntervalMs: 30_000,
+    collect: () => {
+      const w = wifi.status;
+      const b = boot.status;
+      return {
+        firmware: config.firmwareVersion,
+        profile: profile.name,
+        wifi: { rssi: w.rssi ?? null, channel: w.channel ?? null, ip: w.ip ?? null },
+        uptimeS: Math.floor((clock.monotonic() - startedAt) / 1000),
+        resetReason,
+        freeHeap: platform.systemInfo?.freeHeap() ?? null,
+        outboxDepth: hub.outbox.depth,
+        bootPhase: b.phase,
+        lastError: b.lastError ? { phase: b.lastError.phase, message: b.lastError.message.slice(0, 200), at: new Date(b.lastError.at).toISOString() } : null,
+      };
+    },
+  });
+  hub.onStatus((s) => (s.state === "connected" ? diagnostics.connected() : diagnostics.changed()));
+  boot.onStatus(() => diagnostics.changed());
+  hub.outbox.onEvent((e) => (e.type === "queued" || e.type === "delivered" || e.type === "dropped") && diagnostics.changed());
+
+  let announced = false;
+  const announce = (): void => {
+    if (announced) return;
+    announced = true;
+    const body = telemetryBody("Device_started", { firmware: config.firmwareVersion, profile: profile.name, resetReason: resetReason.slice(0, 32), ts: new Date(clock.now()).toISOString() });
+    hub.sendTelemetry(body, { event: "Device_started" });
+  };
+  // Announce once the time is right (the event carries a time stamp).
+  clock.onValid(() => announce());
+
   return {
     clock,
     policy,
@@ -163,14 +317,24 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     sntp,
     bootstrap,
     hub,
+    profile,
     box,
+    light,
+    feedback,
+    settings,
+    log: ringLog,
     boot,
-    start: () => boot.start(),
+    start: () => {
+      if (clock.valid) announce();
+      boot.start();
+    },
     stop: () => {
       boot.stop();
       hub.stop();
       sntp.stop();
       wifi.stop();
+      for (const g of gestures) g.dispose();
+      feedback?.dispose();
     },
   };
 }

@@ -3,16 +3,17 @@ import type { HubClient } from "../azure/hub-client";
 import { MethodError } from "../azure/direct-methods";
 import type { OutboxRecord } from "../azure/telemetry-outbox";
 import { Listeners } from "../core/listeners";
-import { isJsonObject } from "../azure/twin";
-import { telemetryBody } from "./schema";
-
 import { LED_COLORS, isLedColor, type LedColor } from "./colors";
+import type { GestureEvent } from "./button-gestures";
+import type { PatternKind, PatternSpec } from "./led-patterns";
+import { telemetryBody } from "./schema";
 
 export { LED_COLORS, isLedColor, type LedColor };
 
-/** Where button LED colours go (GPIO/PWM on the device, the terminal on the host). */
+/** Where the box's button LEDs go: plain colours, or a pattern, as the cloud's base state. */
 export interface LedSink {
   show(button: number, color: LedColor): void;
+  showPattern?(button: number, spec: PatternSpec): void;
 }
 
 /** What the box shows the user about a press: recorded, acknowledged by the hub (PUBACK), or dropped. */
@@ -29,9 +30,30 @@ export interface KisBoxOptions {
   readonly buttonCount: number;
 }
 
+/** Arguments of setColor after the schema check. */
+export interface SetColorArgs {
+  readonly button?: number;
+  readonly segment?: number;
+  readonly color: LedColor;
+  readonly pattern?: PatternKind;
+  readonly periodMs?: number;
+  readonly brightness?: number;
+}
+
+export function patternFor(args: SetColorArgs): PatternSpec {
+  const pattern: PatternKind = args.color === "off" ? "off" : (args.pattern ?? "on");
+  return {
+    pattern,
+    color: args.color,
+    ...(args.periodMs !== undefined ? { periodMs: args.periodMs } : {}),
+    ...(args.brightness !== undefined ? { brightness: args.brightness } : {}),
+  };
+}
+
 /**
- * The KIS.BOX behaviour on top of the hub link: a press becomes a `Button_pressed` event, and the
- * cloud sets button colours with the `setColor` method (each change reported as `Set_Color_<color>`).
+ * The KIS.BOX on top of the hub link: a press (short, long or double) becomes a `Button_pressed` event; a
+ * stuck button is reported once; the cloud sets button colours and patterns with `setColor`, each change
+ * reported as `Set_Color_<colour>`. Every event goes through the schema.
  */
 export class KisBox {
   private readonly colors: LedColor[];
@@ -41,7 +63,6 @@ export class KisBox {
   constructor(private readonly options: KisBoxOptions) {
     if (!Number.isInteger(options.buttonCount) || options.buttonCount < 1) throw new RangeError("buttonCount must be at least 1");
     this.colors = new Array<LedColor>(options.buttonCount).fill("off");
-    options.hub.methods.register("setColor", (payload) => this.setColorMethod(payload));
     options.hub.outbox.onEvent((event) => {
       const button = this.presses.get(event.record.id);
       if (button === undefined || (event.type !== "delivered" && event.type !== "dropped")) return;
@@ -64,12 +85,38 @@ export class KisBox {
   }
 
   /** A button was pressed: record the event for the cloud; feedback follows as it is delivered. */
-  press(button: number): OutboxRecord {
+  press(button: number, gesture: "short" | "long" | "double" = "short"): OutboxRecord {
     this.checkButton(button);
-    const record = this.send("Button_pressed", { button, gesture: "short" });
+    const record = this.send("Button_pressed", { button, gesture });
     this.presses.set(record.id, button);
     this.feedback.emit({ button, messageId: record.id, state: "queued" });
     return record;
+  }
+
+  /** A gesture from the button driver. */
+  gesture(event: GestureEvent): void {
+    if (event.gesture === "stuck") this.send("Button_stuck", { button: event.button });
+    else if (event.gesture === "recovered") this.send("Button_released", { button: event.button });
+    else this.press(event.button, event.gesture);
+  }
+
+  /** The setColor command (arguments already checked against the schema). */
+  setColor(args: SetColorArgs): { buttons: number[]; color: LedColor } {
+    if (args.segment !== undefined) throw new MethodError(400, "a KIS.BOX has buttons, not segments: use button");
+    if (args.button !== undefined && args.button > this.options.buttonCount) throw new MethodError(400, `button must be 1..${this.options.buttonCount}`);
+    const buttons = args.button === undefined ? this.colors.map((_, i) => i + 1) : [args.button];
+    const spec = patternFor(args);
+    for (const b of buttons) {
+      this.colors[b - 1] = args.color;
+      if (spec.pattern === "on" || spec.pattern === "off" || !this.options.leds.showPattern) this.options.leds.show(b, args.color);
+      else this.options.leds.showPattern(b, spec);
+    }
+    this.send(`Set_Color_${args.color}`, { target: "button", indexes: buttons, pattern: spec.pattern });
+    return { buttons, color: args.color };
+  }
+
+  allOff(): void {
+    this.setColor({ color: "off" });
   }
 
   /** Every event goes through the schema: nothing undeclared leaves the device. */
@@ -82,21 +129,5 @@ export class KisBox {
     if (!Number.isInteger(button) || button < 1 || button > this.options.buttonCount) {
       throw new RangeError(`button must be 1..${this.options.buttonCount}, got ${String(button)}`);
     }
-  }
-
-  private setColorMethod(payload: unknown): { buttons: number[]; color: LedColor } {
-    if (!isJsonObject(payload)) throw new MethodError(400, 'expected {"color": <name>, "button"?: <number>}');
-    const { color, button } = payload;
-    if (!isLedColor(color)) throw new MethodError(400, `color must be one of ${LED_COLORS.join(", ")}`);
-    let buttons: number[];
-    if (button === undefined) buttons = this.colors.map((_, i) => i + 1);
-    else if (typeof button === "number" && Number.isInteger(button) && button >= 1 && button <= this.options.buttonCount) buttons = [button];
-    else throw new MethodError(400, `button must be 1..${this.options.buttonCount}`);
-    for (const b of buttons) {
-      this.colors[b - 1] = color;
-      this.options.leds.show(b, color);
-    }
-    this.send(`Set_Color_${color}`, { target: "button", indexes: buttons, pattern: color === "off" ? "off" : "on" });
-    return { buttons, color };
   }
 }

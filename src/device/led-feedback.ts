@@ -57,6 +57,8 @@ const MAX_PENDING = 32;
 
 interface ButtonState {
   base: LedColor;
+  /** The cloud-set pattern (setColor with a pattern); a plain colour when undefined. */
+  baseSpec: PatternSpec | undefined;
   state: FeedbackState;
   /** Message ids of presses still waiting for PUBACK. */
   readonly pending: Set<string>;
@@ -85,7 +87,7 @@ export class LedFeedback implements LedSink {
     validateFeedbackConfig(config);
     this.config = config;
     for (let i = 0; i < options.buttonCount; i++) {
-      this.buttons.push({ base: "off", state: "base", pending: new Set(), outcome: undefined, timer: undefined });
+      this.buttons.push({ base: "off", baseSpec: undefined, state: "base", pending: new Set(), outcome: undefined, timer: undefined });
     }
   }
 
@@ -93,6 +95,15 @@ export class LedFeedback implements LedSink {
   show(button: number, color: LedColor): void {
     const b = this.button(button);
     b.base = color;
+    b.baseSpec = undefined;
+    if (b.state === "base") this.apply(button, b);
+  }
+
+  /** A cloud-set pattern (blink, breathe ...) as the base state of `button`. */
+  showPattern(button: number, spec: PatternSpec): void {
+    const b = this.button(button);
+    b.base = typeof spec.color === "string" ? spec.color : b.base;
+    b.baseSpec = spec;
     if (b.state === "base") this.apply(button, b);
   }
 
@@ -159,6 +170,7 @@ export class LedFeedback implements LedSink {
   private specFor(b: ButtonState): PatternSpec {
     switch (b.state) {
       case "base":
+        if (b.baseSpec) return b.baseSpec;
         return b.base === "off" ? { pattern: "off", color: "off" } : { pattern: "on", color: b.base, brightness: this.config.baseBrightness };
       case "queued":
         return this.config.queued;

@@ -47,7 +47,9 @@ describe("embedded local hub (npm start's broker: aedes with TLS client certific
     assert.equal(await device.hub.twin.report({ hello: "world" }), hub.reported["$version"]);
     const r = await hub.invokeMethod("setColor", { color: "blue" });
     assert.equal(r.status, 200);
-    assert.deepEqual([1, 2, 3].map((b) => device!.leds.get(b)), ["blue", "blue", "blue"]);
+    assert.deepEqual([1, 2, 3].map((b) => device!.box.color(b)), ["blue", "blue", "blue"]);
+    // Button 1 may still show its delivery feedback; then it returns to the cloud's colour.
+    await waitFor(() => [1, 2, 3].every((b) => device!.leds.get(b) === "blue"), "all LEDs blue");
   });
 
   function rawClient(certId: string, clientId: string): mqtt.MqttClient {
@@ -119,8 +121,8 @@ describe("npm start (the host simulation in a terminal)", function () {
       await waitFor(() => /boot: online \(hub iotrafi-prod-iot-hub.azure-devices.net, assignment from service\)/.test(out), "the simulated box to boot (Wi-Fi, time, bootstrap, hub)", 30_000);
       child.stdin.write("2\n");
       await waitFor(() => /button 2: Button_pressed .*delivered \(PUBACK\)/.test(out), "the PUBACK confirmation");
-      child.stdin.write("g\n");
-      await waitFor(() => /LED 2 → .*green/.test(out), "LED 2 to turn green");
+      child.stdin.write("y\n");
+      await waitFor(() => /button 2 LED → .*yellow/.test(out), "LED 2 to turn yellow");
       await waitFor(() => /setColor answered 200/.test(out), "the method answer");
       child.stdin.write("q\n");
       const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));

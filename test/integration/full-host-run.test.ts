@@ -42,12 +42,11 @@ describe("full host run: boot, telemetry, twin and a method, within the egress t
         ca: [cloud.caPem],
         cert: readFileSync(cloud.device.cert),
         key: readFileSync(cloud.device.key),
-        buttonCount: 3,
         logger: silentLogger,
         routes,
         sntpRequestTimeoutMs: 300,
       },
-      { show: () => undefined },
+      { set: () => undefined },
     );
     device.policy.onAttempt((a) => attempts.push(a));
     device.boot.onStatus((s) => phases[phases.length - 1] !== s.phase && phases.push(s.phase));
@@ -73,7 +72,7 @@ describe("full host run: boot, telemetry, twin and a method, within the egress t
   });
 
   it("sends telemetry, reports properties and answers a method", async () => {
-    const press = device.box.press(3);
+    const press = device.box!.press(3);
     await waitFor(() => cloud.hub.telemetry.some((t) => t.messageId === press.id), "the press at the hub");
     assert.equal(await device.hub.twin.report({ firmware: "0.1.0" }), cloud.hub.reported["$version"]);
     const answer = await cloud.hub.invokeMethod("setColor", { button: 3, color: "red" });

@@ -65,6 +65,7 @@ export class TestPki {
 }
 
 export interface TestDevice extends HostDevice {
+  readonly box: NonNullable<HostDevice["box"]>;
   readonly leds: Map<number, LedColor>;
   readonly logger: MemoryLogger;
   waitConnected(timeoutMs?: number): Promise<void>;
@@ -81,7 +82,6 @@ export function testDevice(pki: TestPki, deviceId: string, port: number, overrid
       ca: [pki.caPem],
       cert: readFileSync(cred.cert),
       key: readFileSync(cred.key),
-      buttonCount: 3,
       logger,
       trustPlatformClock: true,
       skipBootstrap: true,
@@ -90,9 +90,11 @@ export function testDevice(pki: TestPki, deviceId: string, port: number, overrid
       hub: { backoff: { initialMs: 100, maxMs: 1000 }, twinTimeoutMs: 5000, window: 8, stableAfterMs: 1000 },
       ...overrides,
     },
-    { show: (button, color) => leds.set(button, color) },
+    { set: (index, spec) => leds.set(index + 1, spec.pattern === "off" ? "off" : (spec.color as LedColor)) },
   );
+  if (!device.box) throw new Error("testDevice makes a KIS.BOX");
   return Object.assign(device, {
+    box: device.box,
     leds,
     logger,
     waitConnected: (timeoutMs = 10_000) => waitFor(() => device.hub.status.state === "connected", `device ${deviceId} to connect`, timeoutMs),
