@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import type { LocalHub } from "../../host/hub/local-hub";
+import { createHostDevice, type HostDevice } from "../../host/device/host-device";
+import { StaticRoutes } from "../../src/net/guarded-network";
+import { checkTelemetry } from "../../src/device/schema";
+import type { PatternSpec } from "../../src/device/led-patterns";
+import { MemoryStore } from "../../src/ports/storage";
+import type { DeviceProfile } from "../../src/device/profile";
+import { Mosquitto } from "./support/mosquitto";
+import { sleep, waitFor } from "./support/processes";
+import { HUB_HOST, MemoryLogger, TestPki } from "./support/fixture";
+
+/** Both products end to end against mosquitto and the local hub: events, commands, settings, diagnostics. */
+for (const profile of [
+  { name: "box", buttons: 3, segments: [] },
+  { name: "light", buttons: 0, segments: ["red", "yellow", "green"] },
+] as DeviceProfile[]) {
+  describe(`${profile.name === "box" ? "KIS.BOX" : "KIS.LIGHT"} end to end`, function () {
+    this.timeout(30_000);
+    const deviceId = `kis${profile.name}-e2e`;
+    let pki: TestPki;
+    let broker: Mosquitto;
+    let hub: LocalHub;
+    let device: HostDevice;
+    const leds = new Map<number, PatternSpec>();
+    const store = new MemoryStore();
+    const patches: object[] = [];
+
+    function start(): HostDevice {
+      const cred = pki.device(deviceId);
+      const d = createHostDevice(
+        {
+          ca: [pki.caPem],
+          cert: readFileSync(cred.cert),
+          key: readFileSync(cred.key),
+          profile,
+          logger: new MemoryLogger(),
+          store,
+          trustPlatformClock: true,
+          skipBootstrap: true,
+          routes: new StaticRoutes().set(HUB_HOST, 8883, "tcp", { address: "127.0.0.1", port: broker.port }),
+          hub: { backoff: { initialMs: 100, maxMs: 1000 } },
+        },
+        { set: (i, spec) => leds.set(i + 1, spec) },
+      );
+      d.start();
+      return d;
+    }
+
+    before(async () => {
+      pki = new TestPki();
+      broker = await Mosquitto.start({ dir: pki.dir, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, services: ["local-hub"] });
+      hub = pki.hub(broker.port, deviceId);
+      await hub.start();
+      hub.onReported(() => patches.push({ ...hub.reported }));
+      device = start();
+      await waitFor(() => device.hub.status.state === "connected", "connected");
+    });
+
+    after(async () => {
+      device?.stop();
+      await hub?.stop();
+      await broker?.stop();
+    });
+
+    it("announces itself and reports diagnostics after connecting", async () => {
+      await waitFor(() => hub.telemetry.some((t) => t.properties["event"] === "Device_started"), "Device_started");
+      await waitFor(() => hub.reported["diagnostics"] !== undefined, "diagnostics");
+      const d = hub.reported["diagnostics"] as Record<string, unknown>;
+      assert.equal(d["profile"], profile.name);
+      assert.equal(d["firmware"], "0.1.0");
+      assert.deepEqual(Object.keys(d).sort(), ["bootPhase", "firmware", "freeHeap", "lastError", "outboxDepth", "profile", "resetReason", "uptimeS", "wifi"]);
+    });
+
+    if (profile.name === "box") {
+      it("turns a press into Button_pressed with the right properties", async () => {
+        const rec = device.box!.press(2, "long");
+        await waitFor(() => hub.telemetry.some((t) => t.messageId === rec.id), "the press");
+        const t = hub.telemetry.find((x) => x.messageId === rec.id)!;
+        assert.deepEqual(t.properties, { event: "Button_pressed" });
+        assert.deepEqual(Object.keys(JSON.parse(t.body).Button_pressed).sort(), ["button", "gesture", "ts"]);
+        assert.equal(JSON.parse(t.body).Button_pressed.gesture, "long");
+      });
+    }
+
+    it("setColor changes the LED and emits the state-change event", async () => {
+      const args = profile.name === "box" ? { button: 1, color: "cyan", pattern: "blink", periodMs: 600 } : { segment: 2, color: "yellow", pattern: "flash" };
+      const answer = await hub.invokeMethod("setColor", args);
+      assert.equal(answer.status, 200, JSON.stringify(answer.payload));
+      const led = leds.get(profile.name === "box" ? 1 : 2)!;
+      assert.equal(led.color, args.color);
+      assert.equal(led.pattern, args.pattern);
+      await waitFor(() => hub.telemetry.some((t) => t.properties["event"] === `Set_Color_${args.color}`), "the Set_Color event");
+    });
+
+    it("refuses invalid commands with 400 and changes nothing", async () => {
+      const fb = device.feedback;
+      if (fb) await waitFor(() => [1, 2, 3].every((b) => fb.state(b) === "base"), "press feedback to finish");
+      const before = JSON.stringify([...leds]);
+      const sent = hub.telemetry.length;
+      for (const args of [
+        { color: "pink" },
+        { color: "red", brightness: 500 },
+        { color: "red", volume: 3 },
+        profile.name === "box" ? { segment: 1, color: "red" } : { button: 1, color: "red" },
+        profile.name === "box" ? { button: 9, color: "red" } : { segment: 9, color: "red" },
+      ]) {
+        const r = await hub.invokeMethod("setColor", args);
+        assert.equal(r.status, 400, JSON.stringify(args));
+        assert.ok(typeof (r.payload as { error?: unknown }).error === "string");
+      }
+      assert.equal((await hub.invokeMethod("identify", { seconds: 0 })).status, 400);
+      await sleep(200);
+      assert.equal(JSON.stringify([...leds]), before);
+      assert.equal(hub.telemetry.length, sent);
+    });
+
+    it("applies desired settings at once, persists them and acknowledges them", async () => {
+      const version = await hub.updateDesired({ brightness: 40 });
+      await waitFor(() => (hub.reported["brightness"] as { av?: number } | undefined)?.av === version, "the acknowledgement");
+      assert.deepEqual(hub.reported["brightness"], { value: 40, ac: 200, av: version, ad: "applied" });
+      assert.equal(device.settings.current.brightness, 40);
+      assert.match(store.get("settings")!, /"brightness":40/);
+      const bad = await hub.updateDesired({ brightness: 400 });
+      await waitFor(() => (hub.reported["brightness"] as { av?: number }).av === bad, "the refusal");
+      assert.equal((hub.reported["brightness"] as { ac: number }).ac, 400);
+      assert.equal(device.settings.current.brightness, 40);
+    });
+
+    it("returns the tail of the local log on request, and only that", async () => {
+      const r = await hub.invokeMethod("getLog", { lines: 5 });
+      assert.equal(r.status, 200);
+      const lines = (r.payload as { lines: string[] }).lines;
+      assert.ok(lines.length > 0 && lines.length <= 5);
+      for (const line of lines) assert.match(line, /^\d{4}-\d\d-\d\dT[\d:.]+Z (info|warn|error) \[/);
+    });
+
+    it("keeps diagnostics PATCHes bounded during a burst of changes", async () => {
+      const before = patches.length;
+      if (device.box) for (let i = 0; i < 20; i++) device.box.press(1 + (i % 3));
+      else for (let i = 0; i < 20; i++) await hub.invokeMethod("setColor", { color: i % 2 ? "red" : "off" });
+      await sleep(1500);
+      assert.ok(patches.length - before <= 2, `${patches.length - before} PATCHes for a burst of 20 events`);
+    });
+
+    it("sent nothing but declared events", () => {
+      for (const t of hub.telemetry) checkTelemetry(JSON.parse(t.body));
+    });
+
+    it("keeps its settings across a restart", async () => {
+      device.stop();
+      await sleep(100);
+      device = start();
+      await waitFor(() => device.hub.status.state === "connected", "reconnected");
+      assert.equal(device.settings.current.brightness, 40);
+    });
+  });
+}
