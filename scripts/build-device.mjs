@@ -6,7 +6,7 @@
 //   <platform>   esp32 (KIS.BOX), esp32/<subplatform>, or lin / mac / win for the simulator (mcsim)
 //   -t <target>  mcconfig make target, e.g. build, deploy, xsbug, clean (default: build and run as mcconfig does)
 //   -d / -i      debug / instrumented build instead of release (-m is always passed)
-//   name=value   manifest config overrides, e.g. hubPort=28883 simulatePressEverySeconds=5
+//   name=value   manifest config overrides, e.g. simulatePressEverySeconds=5 logLevel=debug
 //   --no-dev-credentials   don't embed local/ development credentials even if the folder exists
 //
 // Requires an installed Moddable SDK: MODDABLE set, its tools (mcconfig) on PATH, and TypeScript >= 6 (tsc) on

@@ -1,6 +1,6 @@
 /**
  * Small persistent key-value storage (NVS `preference` on the device: keys <= 15 characters,
- * values <= 4000 bytes; a file on the host). Synchronous, as flash access is on the device.
+ * values <= 3999 bytes; a file on the host). Synchronous, as flash access is on the device.
  */
 export interface KeyValueStore {
   get(key: string): string | undefined;
@@ -9,7 +9,8 @@ export interface KeyValueStore {
 }
 
 export const MAX_KEY_LENGTH = 15;
-export const MAX_VALUE_BYTES = 4000;
+/** ESP-IDF's NVS takes strings of 4000 bytes including the terminating NUL. */
+export const MAX_VALUE_BYTES = 3999;
 
 /** Checks the device's limits on every platform, so a host run catches what would fail on flash. */
 export function checkStorageLimits(key: string, value?: string): void {

@@ -304,9 +304,18 @@ export class SntpClient {
         }, this.requestTimeoutMs);
         sentMonotonic = clock.monotonic();
         request = encodeRequest(clock.now(), random);
-        socket.send(server, this.port, request.bytes).catch((error: unknown) => {
-          finish(new SntpServerError(server, "send", `send failed: ${errorMessage(error)}`, undefined, error));
-        });
+        socket.send(server, this.port, request.bytes).then(
+          () => {
+            // On the device send() includes the DNS look-up: T1 is when the datagram left, not when we asked.
+            if (done || !request) return;
+            const now = clock.monotonic();
+            request = { ...request, sentAtMs: request.sentAtMs + (now - sentMonotonic) };
+            sentMonotonic = now;
+          },
+          (error: unknown) => {
+            finish(new SntpServerError(server, "send", `send failed: ${errorMessage(error)}`, undefined, error));
+          },
+        );
       } catch (error) {
         finish(new SntpServerError(server, "send", `send failed: ${errorMessage(error)}`, undefined, error));
       }

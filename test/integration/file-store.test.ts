@@ -75,9 +75,10 @@ describe("FileStore (host KeyValueStore in one JSON file)", () => {
     const { store } = opened();
     assert.throws(() => store.set("sixteen-chars-xx", "v"), RangeError);
     assert.throws(() => store.set("", "v"), RangeError);
-    assert.throws(() => store.set("big", "ä".repeat(2001)), RangeError);
-    store.set("fifteen-chars-x", "x".repeat(4000));
-    assert.equal(opened().store.get("fifteen-chars-x")?.length, 4000);
+    assert.throws(() => store.set("big", "ä".repeat(2000)), RangeError, "4000 bytes: no room for NVS's terminating NUL");
+    assert.throws(() => store.set("big", "x".repeat(4000)), RangeError);
+    store.set("fifteen-chars-x", "x".repeat(3999));
+    assert.equal(opened().store.get("fifteen-chars-x")?.length, 3999);
   });
 
   const CORRUPT: ReadonlyArray<[string, string, RegExp]> = [
