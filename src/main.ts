@@ -22,7 +22,8 @@ import type { Transport } from "net/egress-policy";
 import { WifiCredentialStore, type WifiCredentials } from "wifi/wifi-credentials";
 import { errorMessage } from "core/listeners";
 import { scoped, type LogLevel, type ScopedLogger } from "ports/logger";
-import { ModdableMqttConnector } from "adapters/mqtt-connector";
+import { StreamMqttConnector } from "mqtt/mqtt-client";
+import { TlsSocketPort } from "adapters/tls-socket";
 import { TimerClock } from "adapters/timer-clock";
 import { TraceLogger, isLogLevel } from "adapters/trace-logger";
 import { SystemRandom } from "adapters/system-random";
@@ -100,7 +101,7 @@ function start(): void {
     systemTime: new PlatformSystemTime(logger),
     random: new SystemRandom(),
     logger,
-    mqtt: new ModdableMqttConnector({ logger }),
+    mqtt: new StreamMqttConnector({ sockets: new TlsSocketPort({ logger: scoped(logger, "tls") }), clock, logger: scoped(logger, "mqtt") }),
     https: new ModdableHttpsClient({ logger }),
     datagrams: new ModdableDatagramPort({ logger }),
     wifi: new PlatformWifiRadio(logger),

@@ -25,7 +25,6 @@ import TLSSocket from "embedded:io/socket/tcp/tls";
 import TCP from "embedded:io/socket/tcp";
 import Net from "net";
 import Timer from "timer";
-// @ts-ignore -- the SDK has no typings for its certificate manager (modules/mqtt-connector/ssl-cert.d.ts has some)
 import CertificateManagerModule from "ssl/cert";
 import type { StreamSocket, StreamSocketHandlers, StreamSocketOptions, StreamSocketPort } from "ports/stream-socket";
 import type { ScopedLogger } from "ports/logger";

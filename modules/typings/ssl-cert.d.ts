@@ -1,5 +1,5 @@
 // Types for the one part of the SDK's TLS certificate manager (modules/crypt/ssl/ssl_cert.js, module "ssl/cert")
-// that the MQTT connector uses. The SDK ships no typings for it.
+// that the TLS adapters use. The SDK ships no typings for it.
 declare module "ssl/cert" {
   export default class CertificateManager {
     /** Adds a trusted root (DER) for every TLS connection of this VM; duplicates are ignored. */
