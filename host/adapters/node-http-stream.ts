@@ -1,0 +1,82 @@
+import { request as httpsRequest } from "node:https";
+import { isIP } from "node:net";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
+import type { IncomingHttpHeaders } from "node:http";
+import type { HttpStream, HttpStreamClient, HttpStreamHandlers, HttpStreamRequest } from "../../src/ports/http-stream";
+import { HttpsRequestError } from "./node-https";
+
+function lowerCaseHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}
+
+/**
+ * Streaming GET over node:https, with the same TLS rules as NodeHttpsClient: a fresh connection (no agent), the
+ * certificate checked against the given roots and the logical host (also when `route` sends the socket to
+ * loopback), TLS 1.2+. `connectTimeoutMs` covers connect, TLS and the response head; the body is delivered chunk by
+ * chunk and has no deadline (the caller watches for stalls).
+ */
+export class NodeHttpStreamClient implements HttpStreamClient {
+  get(request: HttpStreamRequest, handlers: HttpStreamHandlers): HttpStream {
+    let done = false;
+    const headers: Record<string, string> = { host: request.port === 443 ? request.host : `${request.host}:${request.port}` };
+    for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+    if (request.rangeStart !== undefined && request.rangeStart > 0) headers["range"] = `bytes=${request.rangeStart}-`;
+
+    const req = httpsRequest({
+      host: request.route?.address ?? request.host,
+      port: request.route?.port ?? request.port,
+      ...(isIP(request.host) ? {} : { servername: request.host }),
+      checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(request.host, cert),
+      method: "GET",
+      path: request.path,
+      headers,
+      ca: request.ca.map((c) => Buffer.from(c)),
+      ...(request.client ? { cert: Buffer.from(request.client.certificate), key: Buffer.from(request.client.key) } : {}),
+      rejectUnauthorized: true,
+      minVersion: "TLSv1.2",
+      agent: false,
+    });
+
+    const stop = (): void => {
+      done = true;
+      clearTimeout(timer);
+      req.destroy();
+    };
+    const fail = (error: Error): void => {
+      if (done) return;
+      stop();
+      handlers.onError(error);
+    };
+    const timer = setTimeout(
+      () => fail(new HttpsRequestError(`no response within ${request.connectTimeoutMs} ms (GET https://${request.host}:${request.port}${request.path.replace(/\?.*$/, "?…")})`, "ETIMEDOUT")),
+      request.connectTimeoutMs,
+    );
+
+    req.on("error", (error: NodeJS.ErrnoException) => fail(new HttpsRequestError(`${error.code ? `${error.code}: ` : ""}${error.message}`, error.code)));
+    req.on("response", (res) => {
+      clearTimeout(timer);
+      if (done) return;
+      handlers.onResponse(res.statusCode ?? 0, lowerCaseHeaders(res.headers));
+      res.on("data", (chunk: Buffer) => {
+        if (!done) handlers.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+      });
+      res.on("error", (error) => fail(new HttpsRequestError(`response failed: ${error.message}`, "ECONNRESET")));
+      res.on("end", () => {
+        if (done) return;
+        done = true;
+        handlers.onEnd();
+        req.destroy();
+      });
+      res.on("close", () => {
+        if (!res.complete) fail(new HttpsRequestError("connection closed before the response was complete", "ECONNRESET"));
+      });
+    });
+    req.end();
+    return { abort: () => stop() };
+  }
+}

@@ -1,0 +1,447 @@
+import assert from "../support/assert";
+import { OtaManager, cancelUpdateHandler, startUpdateHandler, type FirmwareReport, type OtaManagerOptions } from "../../src/update/ota-manager";
+import { canonicalMessage, type FirmwareManifest } from "../../src/update/update-manifest";
+import { EgressPolicy, INTEGRATION_GUIDE_EGRESS } from "../../src/net/egress-policy";
+import { MethodError } from "../../src/azure/direct-methods";
+import { scoped, silentLogger } from "../../src/ports/logger";
+import { toHex, utf8 } from "../../src/core/bytes";
+import { FakeCrypto, FakeHttpStream, MemoryUpdateWriter, encodeBase64, fakeSign, testImage, type FakeExchange } from "../support/fake-ota";
+import { sha256 } from "../support/sha256";
+import { ManualClock, SequenceRandom, flush } from "../support/manual-clock";
+
+const KEY = new Uint8Array(65).fill(7);
+KEY[0] = 4;
+const OTHER_KEY = new Uint8Array(65).fill(9);
+OTHER_KEY[0] = 4;
+const HOST = "kismefw.blob.core.windows.net";
+const CHUNK = 1024;
+const IMAGE = testImage(10 * CHUNK + 300);
+
+function manifest(fields: Partial<FirmwareManifest> = {}, key = KEY, image = IMAGE): FirmwareManifest {
+  const base = { version: "1.3.0", url: `https://${HOST}/fw/kisbox.bin?sig=x`, size: image.length, sha256: toHex(sha256(image)), ...fields };
+  return { ...base, signature: encodeBase64(fakeSign(key, utf8(canonicalMessage(base)))) };
+}
+
+interface Reported extends FirmwareReport {
+  at: number;
+}
+
+function setup(options: { running?: string; writer?: MemoryUpdateWriter; clock?: ManualClock; overrides?: Partial<OtaManagerOptions> } = {}) {
+  const clock = options.clock ?? new ManualClock();
+  const running = options.running ?? "1.2.3";
+  const writer = options.writer ?? new MemoryUpdateWriter(running, 64 * 1024);
+  const stream = new FakeHttpStream();
+  const crypto = new FakeCrypto();
+  const reports: Reported[] = [];
+  let restarts = 0;
+  const ack = { mode: "accept" as "accept" | "refuse" | "hang" };
+  const policy = new EgressPolicy(INTEGRATION_GUIDE_EGRESS, scoped(silentLogger, "egress"));
+  const ota = new OtaManager({
+    currentVersion: running,
+    clock,
+    random: new SequenceRandom([0.5]),
+    logger: scoped(silentLogger, "ota"),
+    stream,
+    crypto,
+    writer,
+    reporter: {
+      report: (patch) => {
+        reports.push({ ...(patch.firmware as FirmwareReport), at: clock.monotonic() });
+        if (ack.mode === "refuse") return Promise.reject(new Error("reported-properties PATCH refused with status 400"));
+        if (ack.mode === "hang") return new Promise<number>(() => undefined);
+        return Promise.resolve(reports.length);
+      },
+    },
+    publicKey: KEY,
+    allowsHost: (host, port) => policy.allows(host, port, "tcp"),
+    ca: [utf8("root")],
+    restart: () => restarts++,
+    chunkSize: CHUNK,
+    stallTimeoutMs: 5000,
+    maxRetries: 3,
+    backoff: { initialMs: 1000, maxMs: 4000 },
+    progressIntervalMs: 2000,
+    rebootDelayMs: 1000,
+    confirmTimeoutMs: 60_000,
+    maxPendingBoots: 2,
+    ...options.overrides,
+  });
+  ota.boot();
+  const statuses = (): string[] => reports.map((r) => r.status).filter((s, i, all) => i === 0 || all[i - 1] !== s);
+  const desire = (m: unknown, version = 2): void => ota.onDesired({ properties: { firmware: m }, version, full: false });
+  return { clock, writer, stream, crypto, reports, ota, statuses, desire, ack, restarts: () => restarts };
+}
+
+/** Serves the image (or the given bytes) whole with a 200 in 1000-byte pieces. */
+function serve(exchange: FakeExchange, image: Uint8Array = IMAGE, headers: Record<string, string> = { "content-length": String(image.length) }): void {
+  exchange.respond(200, headers).stream(image).end();
+}
+
+describe("OtaManager", () => {
+  it("downloads, verifies, selects the new slot and restarts: downloading, verifying, applying, rebooting", async () => {
+    const t = setup();
+    assert.equal(t.ota.status.status, "idle");
+    t.desire(manifest());
+    assert.equal(t.stream.exchanges.length, 1);
+    const request = t.stream.last.request;
+    assert.equal(request.host, HOST);
+    assert.equal(request.port, 443);
+    assert.equal(request.path, "/fw/kisbox.bin?sig=x");
+    assert.equal(request.rangeStart, undefined);
+    assert.equal(request.headers?.["user-agent"], "kisme-firmware/1.2.3");
+    serve(t.stream.last);
+    assert.deepEqual(t.statuses(), ["downloading", "verifying", "applying", "rebooting"]);
+    assert.equal(t.writer.completed, 1);
+    assert.equal(t.writer.cancelled, 0);
+    assert.equal(t.writer.boot, "b");
+    assert.deepEqual(t.writer.slot.b.image, IMAGE);
+    assert.equal(t.writer.bootState().pendingVerification, true);
+    assert.equal(t.restarts(), 0, "the restart waits so the status can leave");
+    await t.clock.advance(1000);
+    assert.equal(t.restarts(), 1);
+    const last = t.reports[t.reports.length - 1]!;
+    assert.deepEqual({ ...last, at: 0 }, { currentVersion: "1.2.3", targetVersion: "1.3.0", status: "rebooting", progress: 100, lastError: null, at: 0 });
+    // Written in whole chunks (the last one short): never the whole image in one buffer.
+    assert.deepEqual(t.writer.written.map((c) => c.length), [...Array.from({ length: 10 }, () => CHUNK), 300]);
+  });
+
+  it("reports progress at 10 % steps, never more often than the interval", async () => {
+    const t = setup();
+    t.desire(manifest());
+    t.stream.last.respond(200, { "content-length": String(IMAGE.length) });
+    for (let i = 0; i < IMAGE.length; i += 512) {
+      await t.clock.advance(300);
+      t.stream.last.data(IMAGE.subarray(i, Math.min(IMAGE.length, i + 512)));
+    }
+    const downloading = t.reports.filter((r) => r.status === "downloading");
+    assert.ok(downloading.length >= 3 && downloading.length <= 6, `${downloading.length} progress reports`);
+    for (let i = 1; i < downloading.length; i++) {
+      assert.ok(downloading[i]!.at - downloading[i - 1]!.at >= 2000, "at most one report per interval");
+      assert.ok(Math.floor(downloading[i]!.progress / 10) > Math.floor(downloading[i - 1]!.progress / 10), "each in a new 10 % step");
+    }
+    assert.equal(downloading[0]!.progress, 0);
+    t.stream.last.end();
+    assert.equal(t.ota.status.status, "rebooting");
+    assert.equal(t.reports.find((r) => r.status === "verifying")!.progress, 100);
+  });
+
+  describe("failures leave the boot slot as it was", () => {
+    interface Case {
+      name: string;
+      manifest?: FirmwareManifest;
+      play?: (t: ReturnType<typeof setup>) => Promise<void> | void;
+      error: RegExp;
+      requests: number;
+      begun: number;
+      running?: string;
+      writer?: () => MemoryUpdateWriter;
+    }
+    const cases: Case[] = [
+      { name: "a bad signature (no request made)", manifest: { ...manifest(), signature: manifest({ version: "9.9.9" }).signature }, error: /^bad-signature: /, requests: 0, begun: 0 },
+      { name: "a manifest signed with another key", manifest: manifest({}, OTHER_KEY), error: /^bad-signature: /, requests: 0, begun: 0 },
+      { name: "a downgrade", manifest: manifest({ version: "1.2.0" }), error: /^downgrade: 1\.2\.0 is older than the running 1\.2\.3$/, requests: 0, begun: 0 },
+      { name: "an image larger than the slot", manifest: manifest({}, KEY, testImage(70_000)), error: /^too-large: /, requests: 0, begun: 0 },
+      { name: "a host outside the egress table", manifest: manifest({ url: "https://firmware.example.com/x.bin" }), error: /^egress-denied: firmware\.example\.com:443/, requests: 0, begun: 0 },
+      { name: "an invalid manifest", manifest: { ...manifest(), size: -1 } as FirmwareManifest, error: /^invalid-manifest: size/, requests: 0, begun: 0 },
+      {
+        name: "a hash mismatch",
+        manifest: manifest({ sha256: toHex(sha256(testImage(IMAGE.length, 2))) }),
+        play: (t) => serve(t.stream.last),
+        error: /^hash-mismatch: /,
+        requests: 1,
+        begun: 1,
+      },
+      { name: "a 404", play: (t) => t.stream.last.respond(404, { "content-length": "9" }), error: /^http-status: GET kismefw\.blob\.core\.windows\.net answered 404$/, requests: 1, begun: 1 },
+      {
+        name: "a 500 that persists (retried, then given up)",
+        play: async (t) => {
+          for (let i = 0; i < 4; i++) {
+            t.stream.last.respond(500);
+            await t.clock.advance(5000);
+          }
+        },
+        error: /^http-status: .*answered 500 \(gave up after 4 attempts\)$/,
+        requests: 4,
+        begun: 1,
+      },
+      {
+        name: "a server with a different Content-Length (checked before a byte is written)",
+        play: (t) => {
+          t.stream.last.respond(200, { "content-length": String(IMAGE.length - 1) }).data(IMAGE.subarray(0, 2048));
+        },
+        error: /^size-mismatch: the server has 10539 bytes, the manifest says 10540$/,
+        requests: 1,
+        begun: 1,
+      },
+      {
+        name: "a server sending more than the manifest's size",
+        play: (t) => {
+          t.stream.last.respond(200, {}).stream(testImage(IMAGE.length + 10));
+        },
+        error: /^size-mismatch: the server sent more/,
+        requests: 1,
+        begun: 1,
+      },
+      {
+        name: "a truncated image (the server has fewer bytes: 416 on the resume)",
+        play: async (t) => {
+          t.stream.last.respond(200, {}).stream(IMAGE.subarray(0, 5000)).end();
+          await t.clock.advance(5000);
+          assert.equal(t.stream.last.request.rangeStart, 4096);
+          t.stream.last.respond(416);
+        },
+        error: /^size-mismatch: the server has fewer than 4097 bytes \(416\)/,
+        requests: 2,
+        begun: 1,
+      },
+      {
+        name: "a flash write error",
+        writer: () => Object.assign(new MemoryUpdateWriter("1.2.3", 64 * 1024), { failWriteAt: 3000 }),
+        play: (t) => serve(t.stream.last),
+        error: /^write-failed: flash write error/,
+        requests: 1,
+        begun: 1,
+      },
+      { name: "cancelUpdate", play: (t) => void t.ota.cancel(), error: /^cancelled: cancelled by the cloud$/, requests: 1, begun: 1 },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const t = setup(c.writer ? { writer: c.writer() } : {});
+        t.desire(c.manifest ?? manifest());
+        await c.play?.(t);
+        await t.clock.advance(10_000);
+        assert.equal(t.ota.status.status, "failed");
+        assert.match(t.ota.status.lastError ?? "", c.error);
+        assert.equal(t.reports[t.reports.length - 1]!.status, "failed");
+        assert.equal(t.reports[t.reports.length - 1]!.lastError, t.ota.status.lastError);
+        assert.equal(t.stream.exchanges.length, c.requests, "requests");
+        assert.ok(t.stream.exchanges.every((e) => e.aborted || e === t.stream.last), "no connection left open");
+        assert.equal(t.writer.begun, c.begun, "sessions begun");
+        assert.equal(t.writer.cancelled, c.begun, "every session cancelled");
+        assert.equal(t.writer.completed, 0);
+        assert.equal(t.writer.boot, "a");
+        assert.equal(t.writer.bootState().pendingVerification, false);
+        assert.equal(t.restarts(), 0);
+      });
+    }
+  });
+
+  it("resumes with Range after an interruption, re-fetching less than one chunk", async () => {
+    const t = setup();
+    t.desire(manifest());
+    t.stream.last.respond(200, { "content-length": String(IMAGE.length) }).stream(IMAGE.subarray(0, 2500)).error();
+    assert.equal(t.ota.status.status, "downloading");
+    assert.equal(t.writer.cancelled, 0);
+    await t.clock.advance(499);
+    assert.equal(t.stream.exchanges.length, 1, "waits out the backoff (0.5 x 1 s)");
+    await t.clock.advance(1);
+    assert.equal(t.stream.exchanges.length, 2);
+    assert.equal(t.stream.last.request.rangeStart, 2048);
+    t.stream.last.respond(206, { "content-range": `bytes 2048-${IMAGE.length - 1}/${IMAGE.length}` }).stream(IMAGE.subarray(2048)).end();
+    assert.equal(t.ota.status.status, "rebooting");
+    assert.deepEqual(t.writer.slot.b.image, IMAGE);
+    assert.equal(t.ota.bytesReceived - IMAGE.length, 2500 - 2048);
+    assert.ok(t.ota.bytesReceived - IMAGE.length < CHUNK);
+  });
+
+  it("copes with a server that ignores Range (200 again): the written prefix is skipped", async () => {
+    const t = setup();
+    t.desire(manifest());
+    t.stream.last.respond(200, {}).stream(IMAGE.subarray(0, 3100)).error();
+    await t.clock.advance(1000);
+    assert.equal(t.stream.last.request.rangeStart, 3072);
+    serve(t.stream.last);
+    assert.equal(t.ota.status.status, "rebooting");
+    assert.deepEqual(t.writer.slot.b.image, IMAGE);
+  });
+
+  it("refuses a 206 for another offset", async () => {
+    const t = setup();
+    t.desire(manifest());
+    t.stream.last.respond(200, {}).stream(IMAGE.subarray(0, 1500)).error();
+    await t.clock.advance(1000);
+    t.stream.last.respond(206, { "content-range": `bytes 0-${IMAGE.length - 1}/${IMAGE.length}` });
+    assert.match(t.ota.status.lastError ?? "", /^http-status: 206 with an unusable Content-Range/);
+    assert.equal(t.writer.cancelled, 1);
+  });
+
+  it("aborts a stalled download and resumes; bounded retries without progress end in failure", async () => {
+    const t = setup();
+    t.desire(manifest());
+    t.stream.last.respond(200, {}).stream(IMAGE.subarray(0, 1100));
+    await t.clock.advance(4999);
+    assert.equal(t.stream.last.aborted, false);
+    await t.clock.advance(1);
+    assert.equal(t.stream.exchanges[0]!.aborted, true, "stalled connection closed");
+    await t.clock.advance(500);
+    assert.equal(t.stream.exchanges.length, 2);
+    assert.equal(t.stream.last.request.rangeStart, 1024);
+    // From here on the server never answers: at most 3 retries since the last progress, then failure.
+    for (let i = 0; i < 6; i++) await t.clock.advance(10_000);
+    assert.equal(t.stream.exchanges.length, 4);
+    assert.equal(t.ota.status.status, "failed");
+    assert.match(t.ota.status.lastError ?? "", /^stalled: no data for 5000 ms at byte 1024 \(gave up after 4 attempts\)$/);
+    assert.equal(t.writer.cancelled, 1);
+    assert.equal(t.writer.boot, "a");
+  });
+
+  it("progress on an attempt renews the retry budget", async () => {
+    const t = setup();
+    t.desire(manifest());
+    let offset = 0;
+    for (let i = 0; i < 8; i++) {
+      const next = offset + 1500;
+      t.stream.last.respond(offset === 0 ? 200 : 206, offset === 0 ? {} : { "content-range": `bytes ${offset}-${IMAGE.length - 1}/${IMAGE.length}` });
+      t.stream.last.stream(IMAGE.subarray(offset, next)).error();
+      offset = Math.floor(next / CHUNK) * CHUNK;
+      await t.clock.advance(5000);
+      if (offset >= IMAGE.length - CHUNK) break;
+    }
+    assert.equal(t.ota.status.status, "downloading", "more than maxRetries interruptions, each with progress");
+  });
+
+  it("ignores a desired version equal to the running one; refuses a failed image again unless startUpdate forces it", async () => {
+    const t = setup();
+    t.desire(manifest({ version: "1.2.3" }));
+    assert.equal(t.stream.exchanges.length, 0);
+    const m = manifest();
+    t.desire(m);
+    t.stream.last.respond(404);
+    assert.equal(t.ota.status.status, "failed");
+    t.desire(m, 3); // e.g. a full twin sync after a reconnect
+    assert.equal(t.stream.exchanges.length, 1);
+    const result = (await startUpdateHandler(t.ota)(null)) as FirmwareReport;
+    assert.equal(result.status, "downloading");
+    assert.equal(t.stream.exchanges.length, 2);
+    const cancelled = await cancelUpdateHandler(t.ota)({ reason: "operator" });
+    assert.deepEqual(cancelled, { cancelled: true, status: "failed" });
+    assert.equal(t.ota.status.lastError, "cancelled: operator");
+    assert.deepEqual(await cancelUpdateHandler(t.ota)(null), { cancelled: false, status: "failed" });
+    await assert.rejects(async () => startUpdateHandler(t.ota)({ version: "x" }), (e) => e instanceof MethodError && e.status === 400);
+  });
+
+  it("a new desired image replaces a running download", async () => {
+    const t = setup();
+    t.desire(manifest());
+    t.stream.last.respond(200, {}).stream(IMAGE.subarray(0, 3000));
+    const image2 = testImage(4000, 5);
+    t.desire(manifest({ version: "1.4.0" }, KEY, image2), 3);
+    assert.equal(t.stream.exchanges[0]!.aborted, true);
+    assert.equal(t.writer.cancelled, 1);
+    serve(t.stream.last, image2);
+    assert.equal(t.ota.status.status, "rebooting");
+    assert.equal(t.ota.status.targetVersion, "1.4.0");
+  });
+
+  describe("after the restart", () => {
+    /** Installs 1.3.0 in a writer and "reboots" it (the bootloader counts the boot). */
+    async function installed(): Promise<{ writer: MemoryUpdateWriter; clock: ManualClock }> {
+      const t = setup();
+      t.desire(manifest());
+      serve(t.stream.last);
+      await t.clock.advance(1000);
+      assert.equal(t.restarts(), 1);
+      t.ota.dispose();
+      t.writer.powerOn();
+      return { writer: t.writer, clock: new ManualClock() };
+    }
+
+    it("the new image is pending until the hub accepts its version report, then marked valid", async () => {
+      const { writer, clock } = await installed();
+      const t = setup({ running: "1.3.0", writer, clock });
+      assert.equal(t.ota.status.status, "applying");
+      assert.equal(t.reports.length, 0, "nothing is reported before the hub is reached");
+      t.ack.mode = "hang";
+      t.ota.hubConnected();
+      await flush();
+      assert.equal(writer.markedValid, 0, "not before the hub has accepted the report");
+      t.ack.mode = "accept";
+      t.ota.hubConnected(); // a second connect while the first report is outstanding does not send another
+      assert.equal(t.reports.length, 1);
+      assert.deepEqual({ ...t.reports[0]!, at: 0 }, { currentVersion: "1.3.0", targetVersion: "1.3.0", status: "succeeded", progress: 100, lastError: null, at: 0 });
+    });
+
+    it("marks the image valid once the report is accepted; no rollback later", async () => {
+      const { writer, clock } = await installed();
+      const t = setup({ running: "1.3.0", writer, clock });
+      t.ota.hubConnected();
+      await flush();
+      assert.equal(writer.markedValid, 1);
+      assert.equal(t.ota.status.status, "succeeded");
+      await clock.advance(120_000);
+      assert.deepEqual(writer.rollbacks, []);
+      assert.equal(writer.bootState().pendingVerification, false);
+    });
+
+    it("a newer manifest that arrives before the confirmation is started once the image is confirmed", async () => {
+      const { writer, clock } = await installed();
+      const t = setup({ running: "1.3.0", writer, clock });
+      t.ack.mode = "hang";
+      t.ota.hubConnected();
+      t.desire(manifest({ version: "1.4.0" }), 5); // the first twin sync, before the report is accepted
+      assert.equal(t.stream.exchanges.length, 0, "not while 1.3.0 is unconfirmed");
+      t.ack.mode = "accept";
+      t.ota.dispose();
+      const u = setup({ running: "1.3.0", writer, clock });
+      u.desire(manifest({ version: "1.4.0" }), 5);
+      assert.equal(u.stream.exchanges.length, 0);
+      u.ota.hubConnected();
+      await flush();
+      assert.equal(writer.markedValid, 1);
+      assert.equal(u.stream.exchanges.length, 1);
+      assert.equal(u.ota.status.targetVersion, "1.4.0");
+    });
+
+    it("a refused report leaves the image pending (and rolled back at the deadline)", async () => {
+      const { writer, clock } = await installed();
+      const t = setup({ running: "1.3.0", writer, clock });
+      t.ack.mode = "refuse";
+      t.ota.hubConnected();
+      await flush();
+      assert.equal(writer.markedValid, 0);
+      await clock.advance(60_000);
+      assert.equal(writer.rollbacks.length, 1);
+    });
+
+    it("rolls back when the hub is not reached in time; the old image reports rolledBack and does not retry", async () => {
+      const { writer, clock } = await installed();
+      const t = setup({ running: "1.3.0", writer, clock });
+      await clock.advance(59_999);
+      assert.deepEqual(writer.rollbacks, []);
+      await clock.advance(1);
+      assert.deepEqual(writer.rollbacks, ["not-confirmed: did not reach the hub and report its version within 60 s"]);
+      assert.equal(writer.boot, "a");
+      t.ota.dispose();
+      // The previous image boots again.
+      writer.powerOn();
+      const old = setup({ running: "1.2.3", writer });
+      assert.equal(old.ota.status.status, "rolledBack");
+      old.ota.hubConnected();
+      assert.deepEqual({ ...old.reports[0]!, at: 0 }, {
+        currentVersion: "1.2.3",
+        targetVersion: "1.3.0",
+        status: "rolledBack",
+        progress: 0,
+        lastError: "not-confirmed: did not reach the hub and report its version within 60 s",
+        at: 0,
+      });
+      old.desire(manifest(), 7); // the desired property still names the image
+      assert.equal(old.stream.exchanges.length, 0, "a rolled-back image is not tried again by itself");
+      old.desire(manifest({ version: "1.3.1" }, KEY, testImage(2000, 3)), 8);
+      assert.equal(old.stream.exchanges.length, 1, "a new image is");
+      assert.equal(writer.bootState().rollback, undefined, "the record is cleared when another image starts");
+    });
+
+    it("rolls back at once when the pending image has been booted more often than allowed", async () => {
+      const { writer } = await installed();
+      writer.powerOn();
+      const t = setup({ running: "1.3.0", writer });
+      assert.equal(writer.rollbacks.length, 0, "boot 2 of 2 is allowed");
+      t.ota.dispose();
+      writer.powerOn();
+      setup({ running: "1.3.0", writer });
+      assert.deepEqual(writer.rollbacks, ["not-confirmed: booted 3 times without reaching the hub (limit 2)"]);
+      assert.equal(writer.boot, "a");
+    });
+  });
+});
