@@ -164,10 +164,13 @@ export class ConnectionSupervisor {
     this.clearTimer();
     this.retryInMs = delayMs;
     this.state = "waiting";
-    if (announce) this.listeners.emit(this.status);
+    // Arm before announcing: a listener may stop or restart the supervisor, which must cancel this timer.
+    const attempt = this.attempt;
     this.timer = this.options.clock.setTimeout(() => {
       this.timer = undefined;
+      if (this.state !== "waiting" || attempt !== this.attempt) return;
       this.connect();
     }, delayMs);
+    if (announce) this.listeners.emit(this.status);
   }
 }

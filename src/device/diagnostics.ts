@@ -23,6 +23,10 @@ export interface DiagnosticsOptions {
   readonly collect: () => Diagnostics;
   /** At most one PATCH per this interval; changes in between are merged into the next one. */
   readonly minIntervalMs: number;
+  /** Whether the hub link is up: nothing is reported (or queued with stale values) while it is not. */
+  readonly online: () => boolean;
+  /** After a (re)connect, wait this long for the rest of the device to settle before reporting (default 1 s). */
+  readonly settleMs?: number;
 }
 
 /** Keys whose change alone is not worth a PATCH (they change all the time). */
@@ -39,15 +43,22 @@ export class DiagnosticsReporter {
 
   constructor(private readonly options: DiagnosticsOptions) {}
 
-  /** After every (re)connect: report now (the hub may hold values from before a restart). */
+  /**
+   * After every (re)connect: report soon, whatever the throttle says (the hub may hold values from before an
+   * outage), once the boot phase and link state have settled.
+   */
   connected(): void {
     this.last = undefined;
-    this.changed();
+    if (this.timer !== undefined) this.options.clock.clearTimeout(this.timer);
+    this.timer = this.options.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, this.options.settleMs ?? 1000);
   }
 
-  /** Something may have changed: report it when the throttle allows. */
+  /** Something may have changed: report it when the throttle allows (and only while online). */
   changed(): void {
-    if (this.timer !== undefined) return;
+    if (this.timer !== undefined || !this.options.online()) return;
     const wait = this.lastSentAt + this.options.minIntervalMs - this.options.clock.monotonic();
     if (wait <= 0) this.flush();
     else
@@ -58,6 +69,7 @@ export class DiagnosticsReporter {
   }
 
   private flush(): void {
+    if (!this.options.online()) return; // connected() reports everything when the link is back
     let current: Diagnostics;
     try {
       current = this.options.collect();

@@ -280,6 +280,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     clock,
     logger: log("diagnostics"),
     minIntervalMs: 30_000,
+    online: () => hub.status.state === "connected",
     collect: () => {
       const w = wifi.status;
       const b = boot.status;

@@ -46,7 +46,7 @@ export interface StreamMqttConnectorOptions {
   readonly connectTimeoutMs?: number;
   /**
    * Largest incoming message kept, counted as the packet's remaining length (2 + topic bytes + 2 for QoS 1 +
-   * payload bytes; default 64 KiB). Larger messages are skipped as they arrive, logged, acknowledged (QoS 1, so
+   * payload bytes; default 68 KiB: IoT Hub's 64 KiB message body plus room for the topic). Larger messages are skipped as they arrive, logged, acknowledged (QoS 1, so
    * the broker does not redeliver them forever) and not delivered.
    */
   readonly maxIncomingBytes?: number;
@@ -93,7 +93,7 @@ export class StreamMqttConnector implements MqttConnector {
       clock: options.clock,
       log: options.logger ?? NO_LOG,
       connectTimeoutMs: positive(options.connectTimeoutMs, 30_000, "connectTimeoutMs"),
-      maxIncomingBytes: Math.max(2, Math.floor(positive(options.maxIncomingBytes, 64 * 1024, "maxIncomingBytes"))),
+      maxIncomingBytes: Math.max(2, Math.floor(positive(options.maxIncomingBytes, 68 * 1024, "maxIncomingBytes"))),
       pingTimeoutMs: positive(options.pingTimeoutMs, 30_000, "pingTimeoutMs"),
     };
   }

@@ -165,3 +165,27 @@ describe("ConnectionSupervisor", () => {
     assert.equal(t.sup.status.state, "connected");
   });
 });
+
+describe("ConnectionSupervisor stopped from a status listener", () => {
+  it("leaves no retry timer behind when a listener stops it on 'waiting'", async () => {
+    const clock = new ManualClock();
+    const link = new ScriptedLink();
+    const sup = new ConnectionSupervisor(link, {
+      clock,
+      random: new SequenceRandom([0.5]),
+      logger: scoped(silentLogger, "s"),
+      backoff: { initialMs: 1000, maxMs: 8000 },
+      attemptTimeoutMs: 5000,
+      stableAfterMs: 60_000,
+    });
+    // The boot sequence does this: enough failures → stop the hub link and go back to bootstrap.
+    sup.onStatus((s) => s.state === "waiting" && sup.stop());
+    sup.start();
+    link.last.reject(new Error("refused"));
+    await flush();
+    assert.equal(sup.status.state, "stopped");
+    assert.equal(clock.timerCount, 0, "the retry timer was cancelled");
+    await clock.advance(60_000);
+    assert.equal(link.attempts.length, 1, "no orphaned retry opens a second connection");
+  });
+});

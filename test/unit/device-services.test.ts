@@ -118,13 +118,22 @@ describe("DiagnosticsReporter", () => {
       bootPhase: "online",
       lastError: null,
     };
-    const reporter = new DiagnosticsReporter({ twin, clock, logger: scoped(silentLogger, "d"), collect: () => state, minIntervalMs: 30_000 });
-    return { clock, twin, reporter, set: (patch: Partial<Diagnostics>) => (state = { ...state, ...patch }) };
+    let online = true;
+    const reporter = new DiagnosticsReporter({ twin, clock, logger: scoped(silentLogger, "d"), collect: () => state, minIntervalMs: 30_000, online: () => online, settleMs: 1000 });
+    return {
+      clock,
+      twin,
+      reporter,
+      set: (patch: Partial<Diagnostics>) => (state = { ...state, ...patch }),
+      goOnline: (value: boolean) => (online = value),
+    };
   }
 
   it("reports on connect, then at most once per interval with the latest values", async () => {
     const t = setup();
     t.reporter.connected();
+    assert.equal(t.twin.reports.length, 0, "waits for the device to settle");
+    await t.clock.advance(1000);
     assert.equal(t.twin.reports.length, 1);
     for (let i = 1; i <= 50; i++) {
       t.set({ outboxDepth: i, uptimeS: i });
@@ -141,6 +150,7 @@ describe("DiagnosticsReporter", () => {
     const t = setup();
     t.reporter.connected();
     await t.clock.advance(60_000);
+    assert.equal(t.twin.reports.length, 1);
     t.set({ uptimeS: 999, freeHeap: 5 });
     t.reporter.changed();
     await t.clock.advance(60_000);
@@ -154,13 +164,28 @@ describe("DiagnosticsReporter", () => {
     const t = setup();
     t.twin.fail = true;
     t.reporter.connected();
+    await t.clock.advance(1000);
     await flush();
     t.twin.fail = false;
     await t.clock.advance(30_000);
     t.reporter.changed();
     assert.equal(t.twin.reports.length, 2, "the failed report is sent again");
-    await t.clock.advance(30_000);
     t.reporter.connected();
-    assert.equal(t.twin.reports.length, 3);
+    await t.clock.advance(1000);
+    assert.equal(t.twin.reports.length, 3, "a reconnect reports at once, throttle or not");
+  });
+
+  it("reports nothing while offline, then the current values once connected", async () => {
+    const t = setup();
+    t.goOnline(false);
+    t.set({ bootPhase: "wifi" });
+    t.reporter.changed();
+    await t.clock.advance(60_000);
+    assert.equal(t.twin.reports.length, 0, "no stale snapshot queued while offline");
+    t.goOnline(true);
+    t.set({ bootPhase: "online" });
+    t.reporter.connected();
+    await t.clock.advance(1000);
+    assert.equal((t.twin.reports[0]!.diagnostics as { bootPhase: string }).bootPhase, "online");
   });
 });
