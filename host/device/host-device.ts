@@ -10,6 +10,9 @@ import { NodeClock, NodeRandom } from "../adapters/node-platform";
 import { NodeHttpsClient } from "../adapters/node-https";
 import { NodeDatagramPort } from "../adapters/node-udp";
 import { SimulatedWifiRadio } from "../adapters/simulated-wifi";
+import { NodeHttpStreamClient } from "../adapters/node-http-stream";
+import { NodeCrypto } from "../adapters/node-crypto";
+import { FileUpdateWriter } from "../adapters/file-update-writer";
 
 /** Reads the CN of a PEM or DER certificate: IoT Hub's X.509 device id. */
 export function certificateCommonName(cert: Buffer): string {
@@ -36,6 +39,12 @@ export interface HostDeviceOptions extends Omit<FirmwareConfig, "deviceId" | "cr
   readonly firmwareVersion?: string;
   readonly logger: Logger;
   readonly store?: KeyValueStore;
+  /**
+   * Over-the-air updates on the host: A/B slot files and the boot record live here, and `onRestart` is called
+   * when the firmware restarts the device (after an update, or a rollback); the caller builds the device anew
+   * from the same folders — the next boot.
+   */
+  readonly update?: { readonly dir: string; readonly slotSize: number; readonly onRestart: () => void };
 }
 
 export interface HostDevice extends Firmware {
@@ -54,6 +63,9 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
   const credentials = new WifiCredentialStore(store);
   if (!credentials.load().credentials) credentials.save(SIMULATED_NETWORK);
   const radio = new SimulatedWifiRadio(clock, [{ ...SIMULATED_NETWORK, authMode: "wpa2-psk", rssi: -52, channel: 6 }]);
+  const writer = options.update
+    ? FileUpdateWriter.powerOn(options.update.dir, { slotSize: options.update.slotSize, factoryVersion: options.firmwareVersion ?? "0.1.0", restart: options.update.onRestart })
+    : undefined;
   const firmware = createFirmware(
     {
       clock,
@@ -67,10 +79,14 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
       store,
       leds,
       systemInfo: { resetReason: () => "power-on", freeHeap: () => undefined },
+      ...(writer && options.update
+        ? { httpStream: new NodeHttpStreamClient(), crypto: new NodeCrypto(), updateWriter: writer, restart: options.update.onRestart }
+        : {}),
     },
     {
       ...options,
-      firmwareVersion: options.firmwareVersion ?? "0.1.0",
+      // On the host the binary never changes: the version is the one in the booted slot.
+      firmwareVersion: writer?.slots().runningVersion ?? options.firmwareVersion ?? "0.1.0",
       deviceId,
       credentials: { ca: options.ca.map((c) => toPem(c)), certificate: options.cert, key: options.key },
     },

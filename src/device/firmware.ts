@@ -32,6 +32,12 @@ import { RingLog } from "../core/ring-log";
 import { errorMessage } from "../core/listeners";
 import type { SystemInfo } from "../ports/system-info";
 import type { ButtonInput } from "../ports/gpio";
+import type { HttpStreamClient } from "../ports/http-stream";
+import type { CryptoPort } from "../ports/crypto";
+import type { UpdateWriter } from "../ports/update-writer";
+import { GuardedHttpStreamClient } from "../net/guarded-http-stream";
+import { OtaManager, type OtaManagerOptions } from "../update/ota-manager";
+import { attachOta } from "../update/ota-wiring";
 
 /** Everything platform-specific the firmware needs: the Moddable adapters on the device, Node ones on the host. */
 export interface Platform {
@@ -49,8 +55,12 @@ export interface Platform {
   /** The push-buttons (KIS.BOX), in order; absent where presses come from elsewhere (the host terminal). */
   readonly buttons?: readonly ButtonInput[];
   readonly systemInfo?: SystemInfo;
-  /** Restarts the device (the reboot command). */
+  /** Restarts the device (the reboot command, and after an update). */
   readonly restart?: () => void;
+  /** Over-the-air updates: all three, and a release key in the config, or no updates. */
+  readonly httpStream?: HttpStreamClient;
+  readonly crypto?: CryptoPort;
+  readonly updateWriter?: UpdateWriter;
   readonly outboxStore?: OutboxStore;
 }
 
@@ -76,6 +86,9 @@ export interface FirmwareConfig {
   readonly hub?: Partial<Pick<HubClientConfig, "keepAliveSeconds" | "backoff" | "window" | "twinTimeoutMs" | "attemptTimeoutMs" | "stableAfterMs" | "outboxCapacity">>;
   readonly boot?: Partial<Pick<BootOptions, "timeouts" | "hubFailuresBeforeBootstrap">>;
   readonly wifiJoinTimeoutMs?: number;
+  /** The public key (P-256, raw or DER) that firmware manifests must be signed with. */
+  readonly releaseKey?: Uint8Array;
+  readonly ota?: Partial<Pick<OtaManagerOptions, "chunkSize" | "stallTimeoutMs" | "maxRetries" | "backoff" | "progressIntervalMs" | "rebootDelayMs" | "confirmTimeoutMs" | "maxPendingBoots">>;
   readonly sntpRequestTimeoutMs?: number;
 }
 
@@ -96,6 +109,8 @@ export interface Firmware {
   readonly settings: DeviceSettings;
   readonly log: RingLog;
   readonly boot: BootSequence;
+  /** Over-the-air updates, when the platform and the config provide them. */
+  readonly ota: OtaManager | undefined;
   start(): void;
   stop(): void;
 }
@@ -301,6 +316,29 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   boot.onStatus(() => diagnostics.changed());
   hub.outbox.onEvent((e) => (e.type === "queued" || e.type === "delivered" || e.type === "dropped") && diagnostics.changed());
 
+  let ota: OtaManager | undefined;
+  if (platform.httpStream && platform.crypto && platform.updateWriter && config.releaseKey && platform.restart) {
+    ota = new OtaManager({
+      currentVersion: config.firmwareVersion,
+      clock,
+      random: platform.random,
+      logger: log("ota"),
+      stream: new GuardedHttpStreamClient(platform.httpStream, guard),
+      crypto: platform.crypto,
+      writer: platform.updateWriter,
+      reporter: hub.twin,
+      publicKey: config.releaseKey,
+      allowsHost: (host, port) => policy.allows(host, port, "tcp"),
+      ca: config.credentials.ca,
+      restart: platform.restart,
+      ...config.ota,
+    });
+    ota.boot();
+    attachOta(ota, hub);
+  } else {
+    log("ota").info("over-the-air updates not available on this platform/build");
+  }
+
   let announced = false;
   const announce = (): void => {
     if (announced) return;
@@ -325,6 +363,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     settings,
     log: ringLog,
     boot,
+    ota,
     start: () => {
       if (clock.valid) announce();
       boot.start();
@@ -335,6 +374,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
       sntp.stop();
       wifi.stop();
       for (const g of gestures) g.dispose();
+      ota?.dispose();
       feedback?.dispose();
     },
   };
