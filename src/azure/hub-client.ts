@@ -161,7 +161,14 @@ export class HubClient {
   }
 
   private telemetryTopicFor(record: OutboxRecord): string {
-    const bag = encodePropertyBag({ "$.mid": record.id, "$.ct": "application/json", "$.ce": "utf-8", ...record.properties });
+    // $.ctime: when the event happened on the device, so events sent after an outage keep their time.
+    const bag = encodePropertyBag({
+      "$.mid": record.id,
+      "$.ct": "application/json",
+      "$.ce": "utf-8",
+      "$.ctime": new Date(record.createdAt).toISOString(),
+      ...record.properties,
+    });
     return telemetryTopic(this.deviceId, bag);
   }
 

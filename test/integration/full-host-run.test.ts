@@ -84,7 +84,7 @@ describe("full host run: boot, telemetry, twin and a method, within the egress t
     for (const t of cloud.hub.telemetry) {
       const event = checkTelemetry(JSON.parse(t.body));
       assert.deepEqual(t.properties, { event }, "the only application property is the event name");
-      assert.deepEqual(Object.keys(t.system).sort(), ["$.ce", "$.ct", "$.mid"]);
+      assert.deepEqual(Object.keys(t.system).sort(), ["$.ce", "$.ct", "$.ctime", "$.mid"]);
     }
   });
 

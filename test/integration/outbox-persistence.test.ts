@@ -145,6 +145,10 @@ describe("Persistent outbox (OutboxLog on files) against mosquitto", function ()
     );
     const atHub = h.telemetry.filter((t) => t.deviceId === id && recorded.some((r) => r.id === t.messageId));
     assert.deepEqual(atHub.map((t) => JSON.parse(t.body).i).filter((i, k, all) => all.indexOf(i) === k), recorded.map((_, i) => i));
+    for (const t of atHub) {
+      const r = recorded.find((x) => x.id === t.messageId)!;
+      assert.equal(t.system["$.ctime"], new Date(r.createdAt).toISOString(), "the hub sees when the event happened, not when it was sent");
+    }
     tally("offline", recorded.map((r) => r.id), idsAtHub(h, id));
     assert.equal(second.log.stats.records, 0);
   });

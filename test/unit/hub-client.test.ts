@@ -58,7 +58,7 @@ describe("HubClient", () => {
     const rec = t.client.sendTelemetry({ event: "Button_pressed", button: 1 }, { event: "Button_pressed" });
     const pub = t.connector.last.on("devices/").pop()!;
     assert.equal(pub.qos, 1);
-    assert.equal(pub.topic, `devices/box-1/messages/events/$.mid=${rec.id}&$.ct=application%2Fjson&$.ce=utf-8&event=Button_pressed`);
+    assert.equal(pub.topic, `devices/box-1/messages/events/$.mid=${rec.id}&$.ct=application%2Fjson&$.ce=utf-8&$.ctime=2026-11-26T12%3A00%3A00.000Z&event=Button_pressed`);
     assert.deepEqual(JSON.parse(pub.text), { event: "Button_pressed", button: 1 });
   });
 
