@@ -136,6 +136,7 @@ async function main(): Promise<void> {
       profile,
       logger,
       store,
+      outboxDir: join(stateDir, "outbox"),
       routes,
       extraEgress,
       defaultHub: hubHost,

@@ -13,6 +13,9 @@ import { SimulatedWifiRadio } from "../adapters/simulated-wifi";
 import { NodeHttpStreamClient } from "../adapters/node-http-stream";
 import { NodeCrypto } from "../adapters/node-crypto";
 import { FileUpdateWriter } from "../adapters/file-update-writer";
+import { FileRecordStorage } from "../adapters/file-record-storage";
+import { OutboxLog } from "../../src/storage/outbox-log";
+import { scoped } from "../../src/ports/logger";
 
 /** Reads the CN of a PEM or DER certificate: IoT Hub's X.509 device id. */
 export function certificateCommonName(cert: Buffer): string {
@@ -45,6 +48,8 @@ export interface HostDeviceOptions extends Omit<FirmwareConfig, "deviceId" | "cr
    * from the same folders — the next boot.
    */
   readonly update?: { readonly dir: string; readonly slotSize: number; readonly onRestart: () => void };
+  /** Keep the telemetry outbox in files here (survives restarts and power loss); in memory without it. */
+  readonly outboxDir?: string;
 }
 
 export interface HostDevice extends Firmware {
@@ -66,6 +71,13 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
   const writer = options.update
     ? FileUpdateWriter.powerOn(options.update.dir, { slotSize: options.update.slotSize, factoryVersion: options.firmwareVersion ?? "0.1.0", restart: options.update.onRestart })
     : undefined;
+  const outboxLog = options.outboxDir
+    ? new OutboxLog(new FileRecordStorage(options.outboxDir), {
+        onEvent: (e) => {
+          if (e.type !== "compacted") scoped(options.logger, "outbox").warn(`outbox log: ${e.type}`, { ...e });
+        },
+      })
+    : undefined;
   const firmware = createFirmware(
     {
       clock,
@@ -79,6 +91,7 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
       store,
       leds,
       systemInfo: { resetReason: () => "power-on", freeHeap: () => undefined },
+      ...(outboxLog ? { outboxStore: outboxLog } : {}),
       ...(writer && options.update
         ? { httpStream: new NodeHttpStreamClient(), crypto: new NodeCrypto(), updateWriter: writer, restart: options.update.onRestart }
         : {}),
