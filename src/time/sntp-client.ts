@@ -304,18 +304,12 @@ export class SntpClient {
         }, this.requestTimeoutMs);
         sentMonotonic = clock.monotonic();
         request = encodeRequest(clock.now(), random);
-        socket.send(server, this.port, request.bytes).then(
-          () => {
-            // On the device send() includes the DNS look-up: T1 is when the datagram left, not when we asked.
-            if (done || !request) return;
-            const now = clock.monotonic();
-            request = { ...request, sentAtMs: request.sentAtMs + (now - sentMonotonic) };
-            sentMonotonic = now;
-          },
-          (error: unknown) => {
-            finish(new SntpServerError(server, "send", `send failed: ${errorMessage(error)}`, undefined, error));
-          },
-        );
+        // T1 is taken before send(), which on the device includes the name look-up: the offset is off by at
+        // most half the look-up time (tens of ms, once: lwIP caches), plenty for certificate dates and event
+        // times. Taking T1 when send() resolves instead adds the event loop's latency and gave negative delays.
+        socket.send(server, this.port, request.bytes).catch((error: unknown) => {
+          finish(new SntpServerError(server, "send", `send failed: ${errorMessage(error)}`, undefined, error));
+        });
       } catch (error) {
         finish(new SntpServerError(server, "send", `send failed: ${errorMessage(error)}`, undefined, error));
       }
