@@ -23,7 +23,7 @@ import { KisLight } from "./kis-light";
 import { Commands } from "./commands";
 import { DeviceSettings, type SettingValues } from "./settings";
 import { DiagnosticsReporter } from "./diagnostics";
-import { LedFeedback } from "./led-feedback";
+import { LedFeedback, statusForBootPhase, statusPattern } from "./led-feedback";
 import { ButtonGestures } from "./button-gestures";
 import type { PatternSpec, PatternTarget } from "./led-patterns";
 import { KIS_BOX, validateProfile, type DeviceProfile } from "./profile";
@@ -183,12 +183,17 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   let brightness = 100;
   const specs = new Map<number, PatternSpec>();
   const scale = (spec: PatternSpec): PatternSpec => ({ ...spec, brightness: Math.round(((spec.brightness ?? 100) * brightness) / 100) });
+  // Until the device is online, one LED shows what it is waiting for (no Wi-Fi, no time, no hub).
+  const statusLed = profile.statusLed ?? 0;
+  let showingStatus = true;
   const leds: PatternTarget = {
     set: (index, spec) => {
       specs.set(index, spec);
+      if (showingStatus && index === statusLed) return;
       platform.leds.set(index, scale(spec));
     },
   };
+  platform.leds.set(statusLed, statusPattern("booting"));
   const commands = new Commands(hub, log("commands"));
   let box: KisBox | undefined;
   let light: KisLight | undefined;
@@ -255,7 +260,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
       if (typeof values.deliveryFeedback === "boolean") deliveryFeedback = values.deliveryFeedback;
       if (typeof values.brightness === "number" && values.brightness !== brightness) {
         brightness = values.brightness;
-        for (const [index, spec] of specs) platform.leds.set(index, scale(spec));
+        for (const [index, spec] of specs) if (!(showingStatus && index === statusLed)) platform.leds.set(index, scale(spec));
       }
     },
   });
@@ -286,6 +291,17 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     hubPort: HUB_MQTT_TLS_PORT,
     timeouts: { wifi: 60_000, time: 60_000, bootstrap: 30_000, hub: 10 * 60_000, ...config.boot?.timeouts },
     hubFailuresBeforeBootstrap: config.boot?.hubFailuresBeforeBootstrap ?? 5,
+  });
+
+  boot.onStatus((s) => {
+    if (s.phase === "online") {
+      if (!showingStatus) return;
+      showingStatus = false;
+      platform.leds.set(statusLed, scale(specs.get(statusLed) ?? { pattern: "off", color: "off" }));
+    } else {
+      showingStatus = true;
+      platform.leds.set(statusLed, statusPattern(statusForBootPhase(s.phase)));
+    }
   });
 
   const startedAt = clock.monotonic();

@@ -24,6 +24,7 @@ for (const profile of [
     let hub: LocalHub;
     let device: HostDevice;
     const leds = new Map<number, PatternSpec>();
+    const history: Array<[number, PatternSpec]> = [];
     const store = new MemoryStore();
     const patches: object[] = [];
 
@@ -42,7 +43,12 @@ for (const profile of [
           routes: new StaticRoutes().set(HUB_HOST, 8883, "tcp", { address: "127.0.0.1", port: broker.port }),
           hub: { backoff: { initialMs: 100, maxMs: 1000 } },
         },
-        { set: (i, spec) => leds.set(i + 1, spec) },
+        {
+          set: (i, spec) => {
+            leds.set(i + 1, spec);
+            history.push([i + 1, spec]);
+          },
+        },
       );
       d.start();
       return d;
@@ -62,6 +68,13 @@ for (const profile of [
       device?.stop();
       await hub?.stop();
       await broker?.stop();
+    });
+
+    it("shows the boot status on its first LED until online, then gives the LED back", () => {
+      const first = history.filter(([i]) => i === 1).map(([, s]) => `${s.pattern} ${String(s.color)}`);
+      assert.equal(first[0], "breathe white", "booting");
+      assert.ok(first.includes("blink yellow"), `waiting for the hub was shown: ${first.join(", ")}`);
+      assert.equal(first[first.length - 1], "off off", "back to its own (off) state when online");
     });
 
     it("announces itself and reports diagnostics after connecting", async () => {
