@@ -227,10 +227,14 @@ export class HubClient {
       const call = parseMethodTopic(topic);
       if (call) {
         void this.methods.invoke(call.name, payload).then((result) => {
-          const { status, json } = encodeMethodBody(result);
-          session.publish(methodResponseTopic(status, call.rid), utf8(json), 0).catch((error: unknown) => {
+          try {
+            const { status, json } = encodeMethodBody(result);
+            session.publish(methodResponseTopic(status, call.rid), utf8(json), 0).catch((error: unknown) => {
+              this.log.warn("method response not sent", { method: call.name, error: errorMessage(error) });
+            });
+          } catch (error) {
             this.log.warn("method response not sent", { method: call.name, error: errorMessage(error) });
-          });
+          }
         });
         return;
       }

@@ -22,11 +22,18 @@ function encodePart(text: string, what: string): string {
 }
 
 function decodePart(text: string, what: string): string {
+  let decoded: string;
   try {
-    return decodeURIComponent(text);
+    decoded = decodeURIComponent(text);
   } catch {
     throw new PropertyBagError(`malformed percent-encoding in ${what}: ${JSON.stringify(text)}`);
   }
+  // XS decodes percent-encoded surrogates (%ED%A0%80) that other engines refuse; a lone one would make
+  // encodeURIComponent throw later (e.g. echoing a $rid), so refuse it here on every engine.
+  if (/[\ud800-\udfff]/.test(decoded.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""))) {
+    throw new PropertyBagError(`percent-encoded surrogate in ${what}: ${JSON.stringify(text)}`);
+  }
+  return decoded;
 }
 
 /** Encodes properties in insertion order. Empty keys are refused. */

@@ -1,0 +1,146 @@
+import assert from "../support/assert";
+import { FACTORY_RESET_KEYS, FactoryReset, eraseKeys, isIdentityKey, type FactoryResetOutcome } from "../../src/device/factory-reset";
+import type { PatternSpec } from "../../src/device/led-patterns";
+import type { ButtonInput, EdgeListener } from "../../src/ports/gpio";
+import { MemoryStore, type KeyValueStore } from "../../src/ports/storage";
+import { WifiCredentialStore } from "../../src/wifi/wifi-credentials";
+import { ManualClock } from "../support/manual-clock";
+
+/** A push-button with a pull-up: low (false) while pressed. */
+class FakeButton implements ButtonInput {
+  level = true;
+  private readonly listeners = new Set<EdgeListener>();
+  constructor(private readonly clock: ManualClock) {}
+  onEdge(listener: EdgeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  read(): boolean {
+    return this.level;
+  }
+  close(): void {}
+  set(level: boolean): void {
+    this.level = level;
+    for (const l of this.listeners) l(level, this.clock.monotonic());
+  }
+  get listening(): number {
+    return this.listeners.size;
+  }
+}
+
+function setup(pressedAtPowerUp: boolean) {
+  const clock = new ManualClock();
+  const button = new FakeButton(clock);
+  button.level = !pressedAtPowerUp;
+  const shown: string[] = [];
+  const store = new MemoryStore();
+  for (const key of ["wifi", "config", "settings", "boot.assign", "boot.count", "safe.mode", "deviceId", "cert.len", "cert.0", "key.len", "key.0"]) store.set(key, "x");
+  let erased = 0;
+  const reset = new FactoryReset({
+    input: button,
+    clock,
+    leds: { set: (index: number, spec: PatternSpec) => shown.push(`${index}:${spec.pattern}/${String(spec.color)}`) },
+    ledIndices: [0, 1],
+    holdMs: 10_000,
+    debounceMs: 50,
+    erase: () => {
+      erased++;
+      const failed = eraseKeys(store);
+      if (failed.length) throw new Error(`not erased: ${failed.map((f) => f.key).join(",")}`);
+    },
+  });
+  let outcome: FactoryResetOutcome | undefined;
+  void reset.run().then((o) => (outcome = o));
+  return { clock, button, shown, store, reset, erasedCount: () => erased, outcome: () => outcome };
+}
+
+describe("FactoryReset", () => {
+  it("does nothing when the button is not held at power-up", async () => {
+    const t = setup(false);
+    await t.clock.advance(0);
+    assert.equal(t.outcome(), "not-held");
+    assert.deepEqual(t.shown, []);
+    assert.equal(t.clock.timerCount, 0);
+    assert.equal(t.button.listening, 0);
+  });
+
+  it("held 10 s: blinks white, then solid red; releasing erases credentials and settings but not the identity", async () => {
+    const t = setup(true);
+    await t.clock.advance(0);
+    assert.deepEqual(t.shown, ["0:blink/white", "1:blink/white"]);
+    await t.clock.advance(9999);
+    assert.equal(t.reset.phase, "holding");
+    await t.clock.advance(1);
+    assert.equal(t.reset.phase, "armed");
+    assert.deepEqual(t.shown.slice(2), ["0:on/red", "1:on/red"]);
+    assert.equal(t.erasedCount(), 0, "nothing erased while still held");
+    t.button.set(true);
+    await t.clock.advance(50);
+    assert.equal(t.outcome(), "erased");
+    for (const key of FACTORY_RESET_KEYS) assert.equal(t.store.get(key), undefined, key);
+    for (const key of ["deviceId", "cert.len", "cert.0", "key.len", "key.0"]) assert.equal(t.store.get(key), "x", key);
+    assert.equal(t.clock.timerCount, 0);
+    assert.equal(t.button.listening, 0);
+  });
+
+  it("releasing early aborts: LEDs off, nothing erased", async () => {
+    const t = setup(true);
+    await t.clock.advance(4000);
+    t.button.set(true);
+    await t.clock.advance(50);
+    assert.equal(t.outcome(), "aborted");
+    assert.deepEqual(t.shown.slice(-2), ["0:off/off", "1:off/off"]);
+    assert.equal(t.erasedCount(), 0);
+    assert.equal(t.store.get("wifi"), "x");
+  });
+
+  it("ignores bounces shorter than the debounce time", async () => {
+    const t = setup(true);
+    await t.clock.advance(3000);
+    t.button.set(true);
+    await t.clock.advance(20);
+    t.button.set(false);
+    await t.clock.advance(7000);
+    assert.equal(t.reset.phase, "armed");
+    t.button.set(true);
+    await t.clock.advance(60);
+    assert.equal(t.outcome(), "erased");
+  });
+
+  it("a button stuck down never erases", async () => {
+    const t = setup(true);
+    await t.clock.advance(10_000 + 60_000);
+    assert.equal(t.outcome(), "aborted");
+    assert.equal(t.erasedCount(), 0);
+  });
+
+  it("reports a failing erase", async () => {
+    const clock = new ManualClock();
+    const button = new FakeButton(clock);
+    button.level = false;
+    const reset = new FactoryReset({ input: button, clock, leds: { set() {} }, erase: () => { throw new Error("flash"); } });
+    const result = reset.run();
+    await clock.advance(10_000);
+    button.set(true);
+    await clock.advance(50);
+    assert.equal(await result, "failed");
+  });
+
+  it("eraseKeys refuses identity keys and goes on past a failing key", () => {
+    assert.ok(isIdentityKey("cert.12") && isIdentityKey("key.len") && isIdentityKey("deviceId"));
+    assert.ok(!isIdentityKey("config") && !isIdentityKey("keyboard"));
+    assert.throws(() => eraseKeys(new MemoryStore(), ["wifi", "cert.0"]), RangeError);
+    const store = new MemoryStore();
+    new WifiCredentialStore(store).save({ ssid: "home", passphrase: "secret-pass" });
+    const flaky: KeyValueStore = {
+      get: (k) => store.get(k),
+      set: (k, v) => store.set(k, v),
+      delete: (k) => {
+        if (k === "config") throw new Error("flash");
+        store.delete(k);
+      },
+    };
+    assert.deepEqual(eraseKeys(flaky), [{ key: "config", error: "flash" }]);
+    assert.deepEqual(new WifiCredentialStore(store).load(), {});
+  });
+});
