@@ -14,6 +14,7 @@ export interface Diagnostics {
   readonly outboxDepth: number;
   readonly bootPhase: string;
   readonly lastError: { readonly phase: string; readonly message: string; readonly at: string } | null;
+  readonly safeMode?: { readonly active: boolean; readonly failedBoots: number; readonly reason: string | null };
 }
 
 export interface DiagnosticsOptions {

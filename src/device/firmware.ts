@@ -38,6 +38,9 @@ import type { UpdateWriter } from "../ports/update-writer";
 import { GuardedHttpStreamClient } from "../net/guarded-http-stream";
 import { OtaManager, type OtaManagerOptions } from "../update/ota-manager";
 import { attachOta } from "../update/ota-wiring";
+import type { WatchdogPort } from "../ports/watchdog";
+import { LoopWatchdog } from "./watchdog";
+import { SafeMode, type SafeModeOptions } from "../boot/safe-mode";
 
 /** Everything platform-specific the firmware needs: the Moddable adapters on the device, Node ones on the host. */
 export interface Platform {
@@ -62,6 +65,8 @@ export interface Platform {
   readonly crypto?: CryptoPort;
   readonly updateWriter?: UpdateWriter;
   readonly outboxStore?: OutboxStore;
+  /** The platform watchdog (esp32 task watchdog, NodeWatchdog on the host); absent: no watchdog. */
+  readonly watchdog?: WatchdogPort;
 }
 
 export interface FirmwareConfig {
@@ -90,6 +95,10 @@ export interface FirmwareConfig {
   readonly releaseKey?: Uint8Array;
   readonly ota?: Partial<Pick<OtaManagerOptions, "chunkSize" | "stallTimeoutMs" | "maxRetries" | "backoff" | "progressIntervalMs" | "rebootDelayMs" | "confirmTimeoutMs" | "maxPendingBoots">>;
   readonly sntpRequestTimeoutMs?: number;
+  /** Safe mode after `threshold` boots in a row without the hub (default 5), left after `stableMs` connected (default 10 min). */
+  readonly safeMode?: Partial<Pick<SafeModeOptions, "threshold" | "stableMs">>;
+  /** The platform watchdog's timeout (default 30 s) and how long the boot sequence may go without progress (default 15 min). */
+  readonly watchdog?: { readonly timeoutMs?: number; readonly bootProgressMs?: number };
 }
 
 export interface Firmware {
@@ -111,6 +120,9 @@ export interface Firmware {
   readonly boot: BootSequence;
   /** Over-the-air updates, when the platform and the config provide them. */
   readonly ota: OtaManager | undefined;
+  /** Safe mode: when active, the product (box/light, gestures, product commands) is not assembled. */
+  readonly safeMode: SafeMode;
+  readonly watchdog: LoopWatchdog | undefined;
   start(): void;
   stop(): void;
 }
@@ -139,6 +151,9 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   const mqtt = new GuardedMqttConnector(platform.mqtt, guard);
   const https = new GuardedHttpsClient(platform.https, guard);
   const datagrams = new GuardedDatagramPort(platform.datagrams, guard);
+  // Counts this boot; after too many boots without the hub only connectivity, the twin and updates run.
+  const safeMode = new SafeMode({ store: platform.store, clock, logger: log("safe-mode"), ...config.safeMode });
+  const safe = safeMode.begin();
 
   const wifi = new WifiManager({
     radio: platform.wifi,
@@ -200,7 +215,9 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   let feedback: LedFeedback | undefined;
   let gestures: ButtonGestures[] = [];
   let deliveryFeedback = true;
-  if (profile.name === "box") {
+  if (safe) {
+    log("device").warn("safe mode: product behaviour off", { reason: safeMode.status.reason, failedBoots: safeMode.status.failedBoots });
+  } else if (profile.name === "box") {
     feedback = new LedFeedback({ clock, target: leds, buttonCount: profile.buttons });
     box = new KisBox({ hub, leds: feedback, clock, buttonCount: profile.buttons });
     const fb = feedback;
@@ -218,11 +235,13 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     const product = light;
     commands.register("setColor", (args) => product.setColor(args as unknown as SetColorArgs));
   }
-  const product = (box ?? light)!;
-  commands.register("allOff", () => {
-    product.allOff();
-    return { off: true };
-  });
+  const product = box ?? light;
+  if (product) {
+    commands.register("allOff", () => {
+      product.allOff();
+      return { off: true };
+    });
+  }
   commands.register("identify", (args) => {
     const seconds = typeof args.seconds === "number" ? args.seconds : 10;
     const count = profile.name === "box" ? profile.buttons : profile.segments.length;
@@ -324,6 +343,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
         freeHeap: platform.systemInfo?.freeHeap() ?? null,
         outboxDepth: hub.outbox.depth,
         bootPhase: b.phase,
+        safeMode: { active: safeMode.active, failedBoots: safeMode.status.failedBoots, reason: safeMode.status.reason ?? null },
         lastError: b.lastError ? { phase: b.lastError.phase, message: b.lastError.message.slice(0, 200), at: new Date(b.lastError.at).toISOString() } : null,
       };
     },
@@ -355,6 +375,24 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     log("ota").info("over-the-air updates not available on this platform/build");
   }
 
+  safeMode.follow(hub);
+  safeMode.onChange((s) => {
+    diagnostics.changed();
+    if (!s.active && safe && platform.restart) {
+      log("safe-mode").info("left safe mode: restarting into normal operation");
+      const restart = platform.restart;
+      clock.setTimeout(() => restart(), 1000);
+    }
+  });
+
+  let watchdog: LoopWatchdog | undefined;
+  if (platform.watchdog) {
+    watchdog = new LoopWatchdog({ clock, port: platform.watchdog, logger: log("watchdog"), timeoutMs: config.watchdog?.timeoutMs ?? 30_000 });
+    // The boot sequence emits a status at every phase change and every phase timeout; online, it is quiet by design.
+    const bootBeat = watchdog.register("boot", config.watchdog?.bootProgressMs ?? 15 * 60_000, () => boot.status.phase === "online");
+    boot.onStatus(() => bootBeat.beat());
+  }
+
   let announced = false;
   const announce = (): void => {
     if (announced) return;
@@ -380,11 +418,16 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     log: ringLog,
     boot,
     ota,
+    safeMode,
+    watchdog,
     start: () => {
       if (clock.valid) announce();
+      watchdog?.start();
       boot.start();
     },
     stop: () => {
+      watchdog?.stop();
+      safeMode.dispose();
       boot.stop();
       hub.stop();
       sntp.stop();
