@@ -137,6 +137,7 @@ async function main(): Promise<void> {
       logger,
       store,
       outboxDir: join(stateDir, "outbox"),
+      hostWatchdog: true,
       routes,
       extraEgress,
       defaultHub: hubHost,

@@ -14,6 +14,7 @@ import { NodeHttpStreamClient } from "../adapters/node-http-stream";
 import { NodeCrypto } from "../adapters/node-crypto";
 import { FileUpdateWriter } from "../adapters/file-update-writer";
 import { FileRecordStorage } from "../adapters/file-record-storage";
+import { NodeWatchdog } from "../adapters/node-watchdog";
 import { OutboxLog } from "../../src/storage/outbox-log";
 import { scoped } from "../../src/ports/logger";
 
@@ -50,6 +51,8 @@ export interface HostDeviceOptions extends Omit<FirmwareConfig, "deviceId" | "cr
   readonly update?: { readonly dir: string; readonly slotSize: number; readonly onRestart: () => void };
   /** Keep the telemetry outbox in files here (survives restarts and power loss); in memory without it. */
   readonly outboxDir?: string;
+  /** Kill the process when its event loop stalls, as the device's task watchdog would reset it. */
+  readonly hostWatchdog?: boolean;
 }
 
 export interface HostDevice extends Firmware {
@@ -92,6 +95,7 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
       leds,
       systemInfo: { resetReason: () => "power-on", freeHeap: () => undefined },
       ...(outboxLog ? { outboxStore: outboxLog } : {}),
+      ...(options.hostWatchdog ? { watchdog: new NodeWatchdog({ mode: "kill" }) } : {}),
       ...(writer && options.update
         ? { httpStream: new NodeHttpStreamClient(), crypto: new NodeCrypto(), updateWriter: writer, restart: options.update.onRestart }
         : {}),
