@@ -111,6 +111,11 @@ export class TelemetryOutbox {
     return this.droppedTotal;
   }
 
+  /** The most records kept. */
+  get capacity(): number {
+    return this.options.capacity;
+  }
+
   /** A session is up: start (re)sending from the oldest record. */
   attach(send: Send): void {
     this.generation++;

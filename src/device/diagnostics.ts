@@ -12,6 +12,8 @@ export interface Diagnostics {
   readonly resetReason: string;
   readonly freeHeap: number | null;
   readonly outboxDepth: number;
+  /** Events the outbox had to drop since start (full while offline for long). */
+  readonly eventsDropped: number;
   readonly bootPhase: string;
   readonly lastError: { readonly phase: string; readonly message: string; readonly at: string } | null;
   readonly safeMode?: { readonly active: boolean; readonly failedBoots: number; readonly reason: string | null };

@@ -342,6 +342,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
         resetReason,
         freeHeap: platform.systemInfo?.freeHeap() ?? null,
         outboxDepth: hub.outbox.depth,
+        eventsDropped: hub.outbox.dropped,
         bootPhase: b.phase,
         safeMode: { active: safeMode.active, failedBoots: safeMode.status.failedBoots, reason: safeMode.status.reason ?? null },
         lastError: b.lastError ? { phase: b.lastError.phase, message: b.lastError.message.slice(0, 200), at: new Date(b.lastError.at).toISOString() } : null,
@@ -351,6 +352,21 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   hub.onStatus((s) => (s.state === "connected" ? diagnostics.connected() : diagnostics.changed()));
   boot.onStatus(() => diagnostics.changed());
   hub.outbox.onEvent((e) => (e.type === "queued" || e.type === "delivered" || e.type === "dropped") && diagnostics.changed());
+
+  // Dropped events are never silent: counted in diagnostics, and announced with an Events_dropped event once the
+  // link is back and the outbox has room (sending it into a full outbox would only push out another event).
+  let droppedUnreported = 0;
+  const announceDrops = (): void => {
+    if (droppedUnreported === 0 || hub.status.state !== "connected" || hub.outbox.depth >= hub.outbox.capacity) return;
+    const count = droppedUnreported;
+    droppedUnreported = 0;
+    hub.sendTelemetry(telemetryBody("Events_dropped", { count, ts: new Date(clock.now()).toISOString() }), { event: "Events_dropped" });
+  };
+  hub.outbox.onEvent((e) => {
+    if (e.type === "dropped") droppedUnreported++;
+    else if (e.type === "delivered") announceDrops();
+  });
+  hub.onStatus(() => announceDrops());
 
   let ota: OtaManager | undefined;
   if (platform.httpStream && platform.crypto && platform.updateWriter && config.releaseKey && platform.restart) {

@@ -115,6 +115,7 @@ describe("DiagnosticsReporter", () => {
       resetReason: "power-on",
       freeHeap: 100_000,
       outboxDepth: 0,
+      eventsDropped: 0,
       bootPhase: "online",
       lastError: null,
     };
