@@ -109,8 +109,11 @@ describe("over-the-air update through the whole host firmware", function () {
     const reported = hub.reported["firmware"] as Record<string, unknown>;
     assert.equal(reported["currentVersion"], "0.2.0");
     assert.equal(device!.hub.status.state, "connected");
-    const boot = JSON.parse(readFileSync(join(updateDir, "boot.json"), "utf8")) as { pending: unknown; boot: string; slots: Record<string, { version: string } | null> };
-    assert.equal(boot.pending, null, "marked valid");
+    type BootRecord = { pending: unknown; boot: string; slots: Record<string, { version: string } | null> };
+    const record = (): BootRecord => JSON.parse(readFileSync(join(updateDir, "boot.json"), "utf8")) as BootRecord;
+    // Marked valid when the hub's 204 for that report reaches the device, just after the hub recorded it.
+    await waitFor(() => record().pending === null, "the new image marked valid");
+    const boot = record();
     assert.equal(boot.slots[boot.boot]!.version, "0.2.0");
   });
 });
