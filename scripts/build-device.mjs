@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// Builds the device firmware (the root manifest.json) with the Moddable SDK's mcconfig.
+// Builds the device firmware for one product with the Moddable SDK's mcconfig: products/kis<product>/manifest.json,
+// which includes the root manifest.json and sets the product's config (profile, pins, LED kind).
 //
-//   node scripts/build-device.mjs <platform> [-t <target>] [-d | -i] [--no-dev-credentials] [name=value ...]
+//   node scripts/build-device.mjs <platform> [--product box|light] [-t <target>] [-d | -i] [--no-dev-credentials] [name=value ...]
 //
-//   <platform>   esp32 (KIS.BOX), esp32/<subplatform>, or lin / mac / win for the simulator (mcsim)
+//   <platform>   esp32, esp32/<subplatform>, or lin / mac / win for the simulator (mcsim)
+//   --product    box (KIS.BOX, the default) or light (KIS.LIGHT); the app (and build folder) is kisbox / kislight
 //   -t <target>  mcconfig make target, e.g. build, deploy, xsbug, clean (default: build and run as mcconfig does)
 //   -d / -i      debug / instrumented build instead of release (-m is always passed)
 //   name=value   manifest config overrides, e.g. simulatePressEverySeconds=5 logLevel=debug
@@ -18,8 +20,10 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const GUIDE = "https://github.com/Moddable-OpenSource/moddable/blob/public/documentation/Moddable%20SDK%20-%20Getting%20Started.md";
-const USAGE = `Usage: node scripts/build-device.mjs <platform> [-t <target>] [-d | -i] [--no-dev-credentials] [name=value ...]
-  platform: esp32 (KIS.BOX), esp32/<subplatform>, lin | mac | win (simulator)`;
+const USAGE = `Usage: node scripts/build-device.mjs <platform> [--product box|light] [-t <target>] [-d | -i] [--no-dev-credentials] [name=value ...]
+  platform: esp32, esp32/<subplatform>, lin | mac | win (simulator)
+  product:  box (KIS.BOX, default) | light (KIS.LIGHT): products/kis<product>/manifest.json`;
+const PRODUCTS = { box: "kisbox", light: "kislight" };
 
 function fail(message) {
   process.stderr.write(`build-device: ${message}\n`);
@@ -53,10 +57,14 @@ if (args.includes("-h") || args.includes("--help")) {
 let platform;
 let target;
 let devCredentials = true;
+let product = "box";
 const passThrough = [];
 for (let i = 0; i < args.length; i++) {
   const arg = args[i];
-  if (arg === "-t") {
+  if (arg === "--product" || arg.startsWith("--product=")) {
+    product = arg === "--product" ? args[++i] : arg.slice("--product=".length);
+    if (!product || !Object.hasOwn(PRODUCTS, product)) fail(`--product must be ${Object.keys(PRODUCTS).join(" or ")}\n${USAGE}`);
+  } else if (arg === "-t") {
     target = args[++i];
     if (!target) fail(`-t needs a target\n${USAGE}`);
   } else if (arg === "-d" || arg === "-i") passThrough.push(arg);
@@ -66,6 +74,9 @@ for (let i = 0; i < args.length; i++) {
   else fail(`unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
 }
 if (!platform) fail(`no platform given\n${USAGE}`);
+const app = PRODUCTS[product];
+const manifest = path.join("products", app, "manifest.json");
+if (!existsSync(path.join(root, manifest))) fail(`${manifest} is missing`);
 
 // ---- prerequisites ----
 const missing = [];
@@ -109,13 +120,13 @@ const withDevCredentials = env.KISME_DEV_CREDENTIALS !== undefined && DEV_RESOUR
 
 // mcconfig builds incrementally and links every file left in the app's resources folder under $MODDABLE/build/tmp,
 // so development credentials from an earlier build would stay in a build made without them. Clean first then.
-if (!withDevCredentials && staleDevResources(path.join(moddable, "build", "tmp", platform.split("/")[0]), path.basename(root), 0)) {
+if (!withDevCredentials && staleDevResources(path.join(moddable, "build", "tmp", platform.split("/")[0]), app, 0)) {
   process.stdout.write("build-device: an earlier build of this app embedded development credentials; cleaning it first\n");
-  const clean = spawnSync(mcconfig, ["-m", "-p", platform, "-t", "clean", ...passThrough.filter((a) => a.startsWith("-"))], { cwd: root, env, stdio: "inherit" });
+  const clean = spawnSync(mcconfig, ["-m", "-p", platform, "-t", "clean", ...passThrough.filter((a) => a.startsWith("-")), manifest], { cwd: root, env, stdio: "inherit" });
   if (clean.status !== 0) fail("mcconfig -t clean failed");
 }
 
-const mcArgs = ["-m", "-p", platform, ...(target ? ["-t", target] : []), ...passThrough];
+const mcArgs = ["-m", "-p", platform, ...(target ? ["-t", target] : []), ...passThrough, manifest];
 process.stdout.write(`build-device: ${mcconfig} ${mcArgs.join(" ")} (in ${root})\n`);
 const run = spawnSync(mcconfig, mcArgs, { cwd: root, env, stdio: "inherit" });
 if (run.error) fail(`could not run mcconfig: ${run.error.message}`);

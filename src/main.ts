@@ -12,11 +12,12 @@
  */
 import "adapters/text-globals"; // first: the core uses TextEncoder/TextDecoder as globals
 import config from "mc/config";
-import Timer from "timer";
 import { createFirmware, type Firmware, type FirmwareConfig, type Platform } from "device/firmware";
 import { KIS_BOX, KIS_LIGHT, type DeviceProfile } from "device/profile";
 import { isLedColor, type LedColor } from "device/colors";
-import type { PatternSpec, PatternTarget } from "device/led-patterns";
+import { LedDriver, LedPatterns, rgbLedSink, stripSink, type PatternSpec, type PatternTarget } from "device/led-patterns";
+import type { ButtonInput, ButtonPin, Pull, RgbLed } from "ports/gpio";
+import type { Clock } from "ports/clock";
 import { StaticRoutes } from "net/guarded-network";
 import type { Transport } from "net/egress-policy";
 import { WifiCredentialStore, type WifiCredentials } from "wifi/wifi-credentials";
@@ -33,6 +34,13 @@ import { ModdableHttpsClient } from "adapters/https-client";
 import { PreferenceStore } from "adapters/preference-store";
 import { PlatformSystemTime } from "adapters/system-time";
 import { PlatformWifiRadio } from "adapters/wifi-radio";
+import { GPIO_AVAILABLE, openButtons } from "adapters/button-inputs";
+import { SimulatedButton } from "adapters/simulated-button";
+import { PWM_AVAILABLE, openRgbLeds, type RgbPins } from "adapters/rgb-leds";
+import { NEOPIXEL_AVAILABLE, openPixelStrip } from "adapters/pixel-strip";
+import { PlatformSystemInfo, platformRestart } from "adapters/system-info";
+import { openStatusLed } from "adapters/status-led";
+import type { BootPhase } from "boot/boot-sequence";
 
 interface RouteEntry {
   readonly host: string;
@@ -54,10 +62,37 @@ interface DeviceConfig {
   readonly ntpServers: readonly string[] | undefined;
   readonly wifi: WifiCredentials | undefined;
   readonly simulatePressEverySeconds: number;
+  readonly hardware: HardwareConfig;
+}
+
+/** The product's wiring (per-product manifests under products/; see modules/README.md). */
+interface HardwareConfig {
+  /** KIS.BOX: one GPIO per button, in button order. */
+  readonly buttonPins: readonly number[];
+  readonly buttonPull: Pull;
+  /** How the button LEDs / segments are driven: PWM RGB LEDs, an addressable strip, or trace lines only. */
+  readonly leds: "pwm" | "neopixel" | "trace";
+  /** pwm: r/g/b pins per LED, in LED order. */
+  readonly rgbPins: readonly RgbPins[];
+  readonly rgbCommonAnode: boolean;
+  readonly pwmHz: number;
+  /** neopixel: data pin, pixels per LED/segment, colour order, element 0 at the far end. */
+  readonly pixelPin: number;
+  readonly pixelsPerLed: number;
+  readonly pixelOrder: string;
+  readonly pixelReverse: boolean;
+  /** A single-colour LED on a GPIO, e.g. the DevKit's on-board LED (-1: none): flashes while joining Wi-Fi, blinks until online, then lit. */
+  readonly onboardLedPin: number;
+  readonly onboardLedActiveLow: boolean;
 }
 
 /** Keeps the running firmware reachable (and alive) from module scope. */
 let running: Firmware | undefined;
+
+/** The firmware started by main() (for a debugger or a mod); undefined before start or after a failed start. */
+export function runningFirmware(): Firmware | undefined {
+  return running;
+}
 
 export default function main(): void {
   try {
@@ -96,6 +131,8 @@ function start(): void {
   }
 
   const clock = new TimerClock((error) => log.error("timer callback failed", { error: errorMessage(error) }));
+  const profile = settings.profile;
+  const ledCount = profile.name === "box" ? profile.buttons : profile.segments.length;
   const platform: Platform = {
     clock,
     systemTime: new PlatformSystemTime(logger),
@@ -106,7 +143,10 @@ function start(): void {
     datagrams: new ModdableDatagramPort({ logger }),
     wifi: new PlatformWifiRadio(logger),
     store: new PreferenceStore(),
-    leds: new TraceLeds(),
+    leds: openLeds(settings.hardware, ledCount, clock, scoped(logger, "leds")),
+    ...(profile.name === "box" ? { buttons: openButtonInputs(settings, profile.buttons, clock, scoped(logger, "buttons")) } : {}),
+    systemInfo: new PlatformSystemInfo(),
+    restart: platformRestart(logger),
   };
 
   provisionWifi(platform, settings.wifi, log);
@@ -142,18 +182,8 @@ function start(): void {
     ntp: settings.ntpServers?.join(","),
   });
   observe(firmware, settings.logLevel === "debug", log);
+  showStatus(firmware, settings.hardware, clock, scoped(logger, "leds"));
   firmware.start();
-
-  if (settings.simulatePressEverySeconds > 0 && firmware.box) {
-    log.info("simulating a press of button 1", { everySeconds: settings.simulatePressEverySeconds });
-    Timer.repeat(() => {
-      try {
-        if (running?.boot.status.phase === "online") running.box?.press(1);
-      } catch (error) {
-        log.warn("simulated press failed", { error: errorMessage(error) });
-      }
-    }, settings.simulatePressEverySeconds * 1000);
-  }
 }
 
 /** Development builds only: Wi-Fi credentials from config, stored when the device has none yet. */
@@ -187,7 +217,98 @@ function observe(firmware: Firmware, debug: boolean, log: ScopedLogger): void {
   }
 }
 
-/** LEDs for builds without LED drivers yet (lin, and esp32 until its GPIO/PWM adapters exist): trace lines. */
+/**
+ * The LEDs (KIS.BOX button LEDs or KIS.LIGHT segments, index 0 = button 1 / the top segment): the portable pattern
+ * engine rendered by one LedDriver timer onto PWM RGB LEDs or an addressable strip (esp32), or trace lines where the
+ * platform has no such driver (the simulator) or `leds` is "trace". A driver that cannot be opened falls back to
+ * trace lines (logged): the firmware keeps running without lights rather than not at all.
+ */
+function openLeds(hw: HardwareConfig, count: number, clock: Clock, log: ScopedLogger): PatternTarget {
+  try {
+    if (hw.leds === "pwm" && PWM_AVAILABLE) {
+      if (hw.rgbPins.length < count) throw new RangeError(`config.rgbPins has ${hw.rgbPins.length} LEDs, the product needs ${count}`);
+      const leds: RgbLed[] = openRgbLeds(hw.rgbPins.slice(0, count), {
+        commonAnode: hw.rgbCommonAnode,
+        hz: hw.pwmHz,
+        onProblem: (message, pin, error) => log.warn(message, { pin, error: error === undefined ? undefined : errorMessage(error) }),
+      });
+      log.info("PWM RGB LEDs", { count, pins: hw.rgbPins.slice(0, count).map((p) => `${p.r}/${p.g}/${p.b}`).join(","), commonAnode: hw.rgbCommonAnode });
+      return new LedDriver(new LedPatterns({ count }), clock, rgbLedSink(leds));
+    }
+    if (hw.leds === "neopixel" && NEOPIXEL_AVAILABLE) {
+      const strip = openPixelStrip({ pin: hw.pixelPin, elements: count, pixelsPerElement: hw.pixelsPerLed, order: hw.pixelOrder, reverse: hw.pixelReverse });
+      log.info("addressable LED strip", { pin: hw.pixelPin, elements: count, pixelsPerLed: hw.pixelsPerLed, order: hw.pixelOrder, reverse: hw.pixelReverse });
+      return new LedDriver(new LedPatterns({ count }), clock, stripSink(strip));
+    }
+    log.info("LEDs as trace lines", { count, configured: hw.leds, reason: hw.leds === "trace" ? "config" : "no driver on this platform" });
+  } catch (error) {
+    log.error("LED driver not opened; LEDs as trace lines", { configured: hw.leds, error: errorMessage(error) });
+  }
+  return new TraceLeds();
+}
+
+/**
+ * The on-board LED (`onboardLedPin`) follows the boot phase (one LedDriver timer for its blinking). Independent of
+ * the profile's `statusLed`, the product LED that the core uses for boot phases and errors until online.
+ */
+function showStatus(firmware: Firmware, hw: HardwareConfig, clock: Clock, log: ScopedLogger): void {
+  if (hw.onboardLedPin < 0) return;
+  try {
+    const led = openStatusLed(hw.onboardLedPin, hw.onboardLedActiveLow);
+    const driver = new LedDriver(new LedPatterns({ count: 1 }), clock, { write: (_index, c) => led.set(c.r + c.g + c.b > 0) });
+    const specs: Record<BootPhase, PatternSpec> = {
+      wifi: { pattern: "flash", color: "white", periodMs: 1000 },
+      time: { pattern: "blink", color: "white", periodMs: 1000 },
+      bootstrap: { pattern: "blink", color: "white", periodMs: 1000 },
+      hub: { pattern: "blink", color: "white", periodMs: 1000 },
+      online: { pattern: "on", color: "white" },
+    };
+    let shown: PatternSpec | undefined;
+    const show = (phase: BootPhase) => {
+      const spec = specs[phase];
+      if (spec === shown) return;
+      shown = spec;
+      driver.set(0, spec);
+      log.debug("on-board status LED", { phase, pattern: spec.pattern });
+    };
+    show(firmware.boot.status.phase);
+    firmware.boot.onStatus((status) => show(status.phase));
+    log.info("on-board status LED", { pin: hw.onboardLedPin, activeLow: hw.onboardLedActiveLow });
+  } catch (error) {
+    log.warn("on-board status LED not opened", { pin: hw.onboardLedPin, error: errorMessage(error) });
+  }
+}
+
+/**
+ * KIS.BOX buttons: `embedded:io/digital` inputs (esp32); none in the simulator. With `simulatePressEverySeconds`
+ * (verification builds) button 1 is a Timer-driven SimulatedButton instead, so presses take the gesture path.
+ */
+function openButtonInputs(settings: DeviceConfig, count: number, clock: Clock, log: ScopedLogger): ButtonInput[] {
+  const monotonic = () => clock.monotonic();
+  const onError = (error: unknown, pin: number) => log.error("button input failed", { pin, error: errorMessage(error) });
+  const inputs: ButtonInput[] = [];
+  try {
+    const pins: ButtonPin[] = settings.hardware.buttonPins.slice(0, count).map((pin) => ({ pin, pull: settings.hardware.buttonPull, activeLow: true }));
+    if (GPIO_AVAILABLE) {
+      if (pins.length < count) log.warn("fewer button pins than buttons", { pins: pins.length, buttons: count });
+      inputs.push(...openButtons(pins, { monotonic, onError }));
+      log.info("button inputs", { pins: pins.map((p) => p.pin).join(","), pull: settings.hardware.buttonPull, opened: inputs.length });
+    } else {
+      log.info("no button inputs on this platform (simulator)");
+    }
+  } catch (error) {
+    log.error("button inputs not opened", { error: errorMessage(error) });
+  }
+  if (settings.simulatePressEverySeconds > 0) {
+    const simulated = new SimulatedButton({ monotonic, onError: (error) => onError(error, -1), everyMs: settings.simulatePressEverySeconds * 1000 });
+    if (inputs.length > 0) inputs[0]!.close();
+    inputs[0] = simulated;
+    log.info("simulating a press of button 1", { everySeconds: settings.simulatePressEverySeconds });
+  }
+  return inputs;
+}
+
+/** LEDs where no driver is available (the simulator) or configured: one trace line per pattern change. */
 class TraceLeds implements PatternTarget {
   set(index: number, spec: PatternSpec): void {
     const color = typeof spec.color === "string" ? spec.color : `rgb(${spec.color.r},${spec.color.g},${spec.color.b})`;
@@ -224,12 +345,47 @@ function readConfig(c: Record<string, unknown>): DeviceConfig {
   const wifiSsid = text("wifiSsid");
   const wifiPassphrase = text("wifiPassphrase");
   if (!wifiSsid && wifiPassphrase) throw new RangeError("config.wifiPassphrase is set without config.wifiSsid");
+  const flag = (name: string, fallback: boolean): boolean => {
+    const raw = c[name];
+    if (raw === undefined || raw === "") return fallback;
+    if (raw === true || raw === "true" || raw === 1 || raw === "1") return true;
+    if (raw === false || raw === "false" || raw === 0 || raw === "0") return false;
+    throw new RangeError(`config.${name} must be true or false, got ${String(raw)}`);
+  };
+  const pinList = (name: string): number[] => {
+    const raw = c[name];
+    const items = typeof raw === "number" ? [String(raw)] : (list(name) ?? []);
+    return items.map((item) => parsePin(item, name));
+  };
+  const ledKind = text("leds") ?? "trace";
+  if (ledKind !== "pwm" && ledKind !== "neopixel" && ledKind !== "trace") throw new RangeError(`config.leds must be pwm, neopixel or trace, got ${ledKind}`);
+  const pull = text("buttonPull") ?? "up";
+  if (pull !== "up" && pull !== "down" && pull !== "none") throw new RangeError(`config.buttonPull must be up, down or none, got ${pull}`);
+  const hardware: HardwareConfig = {
+    buttonPins: pinList("buttonPins"),
+    buttonPull: pull,
+    leds: ledKind,
+    rgbPins: (list("rgbPins") ?? []).map((entry) => {
+      const parts = entry.split("/");
+      if (parts.length !== 3) throw new RangeError(`config.rgbPins: ${JSON.stringify(entry)} is not r/g/b`);
+      return { r: parsePin(parts[0]!, "rgbPins"), g: parsePin(parts[1]!, "rgbPins"), b: parsePin(parts[2]!, "rgbPins") };
+    }),
+    rgbCommonAnode: flag("rgbCommonAnode", false),
+    pwmHz: integer("pwmHz", 1000, 100, 40_000),
+    pixelPin: integer("pixelPin", 18, 0, 48),
+    pixelsPerLed: integer("pixelsPerLed", 1, 1, 64),
+    pixelOrder: text("pixelOrder") ?? "GRB",
+    pixelReverse: flag("pixelReverse", false),
+    onboardLedPin: integer("onboardLedPin", -1, -1, 48),
+    onboardLedActiveLow: flag("onboardLedActiveLow", false),
+  };
   return {
+    hardware,
     firmwareVersion: text("firmwareVersion") ?? "0.0.0",
     deviceId: text("deviceId"),
     modelId: text("modelId"),
     keepAliveSeconds: integer("keepAliveSeconds", 180, 1, 1177),
-    profile: readProfile(text("profile") ?? "box", integer("buttonCount", KIS_BOX.buttons, 1, 16), list("segments")),
+    profile: withStatusLed(readProfile(text("profile") ?? "box", integer("buttonCount", KIS_BOX.buttons, 1, 16), list("segments")), c.statusLed === undefined || c.statusLed === "" ? undefined : integer("statusLed", 0, 0, 15)),
     logLevel,
     trustedRoots: list("trustedRoots") ?? AZURE_ROOTS,
     routes: (list("routes") ?? []).map(parseRoute),
@@ -237,6 +393,11 @@ function readConfig(c: Record<string, unknown>): DeviceConfig {
     wifi: wifiSsid ? { ssid: wifiSsid, ...(wifiPassphrase ? { passphrase: wifiPassphrase } : {}) } : undefined,
     simulatePressEverySeconds: integer("simulatePressEverySeconds", 0, 0, 86_400),
   };
+}
+
+/** `statusLed`: the LED (0-based) that shows boot phases and errors until online (default: the profile's, the first). */
+function withStatusLed(profile: DeviceProfile, statusLed: number | undefined): DeviceProfile {
+  return statusLed === undefined ? profile : { ...profile, statusLed };
 }
 
 /** `profile` "box" (with `buttonCount`) or "light" (with `segments`, top to bottom, e.g. "red,yellow,green"). */
@@ -250,6 +411,12 @@ function readProfile(name: string, buttons: number, segments: string[] | undefin
     colors.push(s);
   }
   return { ...KIS_LIGHT, segments: colors };
+}
+
+function parsePin(item: string, name: string): number {
+  const pin = Number(item.trim());
+  if (!Number.isInteger(pin) || pin < 0 || pin > 48 || item.trim() === "") throw new RangeError(`config.${name}: ${JSON.stringify(item)} is not a GPIO number`);
+  return pin;
 }
 
 /** `name:port/transport=address:port`, e.g. `0.europe.pool.ntp.org:123/udp=127.0.0.1:12300`. */
