@@ -21,6 +21,8 @@ export interface ButtonInputOptions {
 
 class DigitalButton implements ButtonInput {
   private readonly listeners: EdgeListener[] = [];
+  /** From the pin's wiring: explicit, or pressed = low with a pull-up, high with a pull-down. */
+  readonly activeLow: boolean;
   private readonly io: Digital;
   private level: boolean;
 
@@ -28,6 +30,7 @@ class DigitalButton implements ButtonInput {
     readonly pin: ButtonPin,
     private readonly options: ButtonInputOptions,
   ) {
+    this.activeLow = pin.activeLow ?? pin.pull !== "down";
     const mode = pin.pull === "up" ? Digital.InputPullUp : pin.pull === "down" ? Digital.InputPullDown : Digital.Input;
     const self = this;
     this.io = new Digital({

@@ -224,7 +224,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     box.onFeedback((event) => deliveryFeedback && fb.feedback(event));
     const product = box;
     gestures = (platform.buttons ?? []).slice(0, profile.buttons).map((input, i) => {
-      const g = new ButtonGestures({ button: i + 1, clock, onError: (e) => log("buttons").error("gesture listener failed", { error: errorMessage(e) }) });
+      const g = new ButtonGestures({ button: i + 1, clock, activeLow: input.activeLow ?? true, onError: (e) => log("buttons").error("gesture listener failed", { error: errorMessage(e) }) });
       g.onGesture((event) => product.gesture(event));
       g.attach(input);
       return g;

@@ -22,6 +22,8 @@ export type EdgeListener = (level: boolean, atMs: number) => void;
 
 /** One button input. Reports every level change it sees, bounces included; debouncing is the caller's job. */
 export interface ButtonInput {
+  /** Pressed = low level (pull-up wiring). Absent: true. */
+  readonly activeLow?: boolean;
   /** Adds a listener for level changes; returns the function that removes it. */
   onEdge(listener: EdgeListener): () => void;
   /** The current raw level (true = high). */

@@ -1,0 +1,108 @@
+import assert from "../support/assert";
+import { createFirmware, type Firmware } from "../../src/device/firmware";
+import type { ButtonInput, EdgeListener } from "../../src/ports/gpio";
+import type { PatternSpec } from "../../src/device/led-patterns";
+import { MemoryStore } from "../../src/ports/storage";
+import { silentLogger } from "../../src/ports/logger";
+import { utf8 } from "../../src/core/bytes";
+import { SimulatedWifiRadio } from "../../host/adapters/simulated-wifi";
+import { FakeConnector } from "../support/fake-mqtt";
+import { FakeHttps } from "../support/fake-https";
+import { FakeDatagrams } from "../support/fake-datagrams";
+import { ManualClock, SequenceRandom, flush } from "../support/manual-clock";
+
+/** A push-button the test presses; `activeLow` as the board wires it. */
+class FakeButton implements ButtonInput {
+  private listeners: EdgeListener[] = [];
+  level: boolean;
+  constructor(
+    private readonly clock: ManualClock,
+    readonly activeLow: boolean,
+  ) {
+    this.level = activeLow; // released
+  }
+  onEdge(listener: EdgeListener): () => void {
+    this.listeners.push(listener);
+    return () => undefined;
+  }
+  read(): boolean {
+    return this.level;
+  }
+  close(): void {}
+  set(pressed: boolean): void {
+    this.level = pressed !== this.activeLow;
+    for (const l of this.listeners) l(this.level, this.clock.monotonic());
+  }
+}
+
+/** The whole firmware assembly on fakes of the hardware and the network, under a manual clock (runs in XS too). */
+function setup(activeLow: boolean) {
+  const clock = new ManualClock();
+  const store = new MemoryStore();
+  store.set("wifi", JSON.stringify({ v: 1, ssid: "Halle", passphrase: "geheim123" }));
+  const connector = new FakeConnector();
+  connector.autoAckQos1 = true;
+  const buttons = [new FakeButton(clock, activeLow), new FakeButton(clock, activeLow)];
+  const leds = new Map<number, PatternSpec>();
+  const firmware: Firmware = createFirmware(
+    {
+      clock,
+      systemTime: { set: () => undefined },
+      random: new SequenceRandom([0.5]),
+      logger: silentLogger,
+      mqtt: connector,
+      https: new FakeHttps(),
+      datagrams: new FakeDatagrams(clock),
+      wifi: new SimulatedWifiRadio(clock, [{ ssid: "Halle", authMode: "wpa2-psk", passphrase: "geheim123" }]),
+      store,
+      leds: { set: (i, spec) => leds.set(i, spec) },
+      buttons,
+    },
+    {
+      firmwareVersion: "0.1.0",
+      deviceId: "box-fw-1",
+      credentials: { ca: [], certificate: utf8("c"), key: utf8("k") },
+      profile: { name: "box", buttons: 2, segments: [] },
+      trustPlatformClock: true,
+      skipBootstrap: true,
+    },
+  );
+  return { clock, connector, buttons, leds, firmware };
+}
+
+async function press(t: ReturnType<typeof setup>, button: number, holdMs = 100): Promise<void> {
+  t.buttons[button - 1]!.set(true);
+  await t.clock.advance(holdMs);
+  t.buttons[button - 1]!.set(false);
+  await t.clock.advance(1000); // past debounce and the double-press window
+}
+
+describe("createFirmware (the whole assembly on fakes)", () => {
+  for (const activeLow of [true, false]) {
+    it(`turns a press on an active-${activeLow ? "low" : "high"} button into Button_pressed`, async () => {
+      const t = setup(activeLow);
+      t.firmware.start();
+      await t.clock.advance(200);
+      assert.equal(t.firmware.boot.status.phase, "online");
+      await press(t, 2);
+      const events = t.connector.last.on("devices/box-fw-1/messages/events/").map((p) => JSON.parse(p.text) as Record<string, { button?: number; gesture?: string }>);
+      const presses = events.filter((e) => e["Button_pressed"]);
+      assert.equal(presses.length, 1);
+      assert.deepEqual([presses[0]!["Button_pressed"]!.button, presses[0]!["Button_pressed"]!.gesture], [2, "short"]);
+      t.firmware.stop();
+    });
+  }
+
+  it("reports a long press as long, and shows the boot status on the first LED until online", async () => {
+    const t = setup(true);
+    assert.equal(t.leds.get(0)?.pattern, "breathe", "booting");
+    t.firmware.start();
+    await t.clock.advance(200);
+    assert.equal(t.leds.get(0)?.pattern, "off", "given back when online");
+    await press(t, 1, 1500);
+    const last = t.connector.last.on("devices/").map((p) => JSON.parse(p.text) as Record<string, { gesture?: string }>).filter((e) => e["Button_pressed"]);
+    assert.equal(last[0]!["Button_pressed"]!.gesture, "long");
+    t.firmware.stop();
+    await flush();
+  });
+});
