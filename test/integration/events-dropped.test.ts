@@ -17,9 +17,7 @@ describe("dropped events are reported, never silent", function () {
 
   before(async () => {
     pki = new TestPki();
-    broker = await Mosquitto.start({ dir: pki.dir, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, services: ["local-hub"] });
-    hub = pki.hub(broker.port, deviceId);
-    await hub.start();
+    ({ broker, hub } = await pki.mosquittoHub(deviceId));
     proxy = await FaultProxy.start(broker.port);
   });
 

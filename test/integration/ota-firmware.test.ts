@@ -85,9 +85,7 @@ describe("over-the-air update through the whole host firmware", function () {
       res.end(image.subarray(start));
     });
     await new Promise<void>((resolve) => blob.listen(0, "127.0.0.1", () => resolve()));
-    broker = await Mosquitto.start({ dir: pki.dir, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, services: ["local-hub"] });
-    hub = pki.hub(broker.port, deviceId);
-    await hub.start();
+    ({ broker, hub } = await pki.mosquittoHub(deviceId));
     device = boot();
     await waitFor(() => device!.hub.status.state === "connected", "the device on the factory image");
   });

@@ -56,9 +56,7 @@ for (const profile of [
 
     before(async () => {
       pki = new TestPki();
-      broker = await Mosquitto.start({ dir: pki.dir, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, services: ["local-hub"] });
-      hub = pki.hub(broker.port, deviceId);
-      await hub.start();
+      ({ broker, hub } = await pki.mosquittoHub(deviceId));
       hub.onReported(() => patches.push({ ...hub.reported }));
       device = start();
       await waitFor(() => device.hub.status.state === "connected", "connected");

@@ -44,9 +44,7 @@ describe("safe mode through the whole host firmware", function () {
 
   before(async () => {
     pki = new TestPki();
-    broker = await Mosquitto.start({ dir: pki.dir, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, services: ["local-hub"] });
-    hub = pki.hub(broker.port, deviceId);
-    await hub.start();
+    ({ broker, hub } = await pki.mosquittoHub(deviceId));
   });
 
   after(async () => {

@@ -7,6 +7,7 @@ import type { LogLevel, Logger } from "../../../src/ports/logger";
 import { StaticRoutes } from "../../../src/net/guarded-network";
 import { BOOTSTRAP_HOST, DEFAULT_HUB_HOST } from "../../../src/bootstrap/bootstrap-contract";
 import { tempDir, waitFor } from "./processes";
+import { Mosquitto } from "./mosquitto";
 
 /** The hub name the firmware is built for; tests route it to their local broker. */
 export const HUB_HOST = DEFAULT_HUB_HOST;
@@ -48,6 +49,14 @@ export class TestPki {
 
   get caPem(): Buffer {
     return readFileSync(this.ca.cert);
+  }
+
+  /** mosquitto with this PKI (TLS, client certificates, per-device ACL) and the local hub's service side for one device. */
+  async mosquittoHub(deviceId: string): Promise<{ broker: Mosquitto; hub: LocalHub }> {
+    const broker = await Mosquitto.start({ dir: this.dir, caFile: this.ca.cert, certFile: this.server.cert, keyFile: this.server.key, services: [this.serviceId] });
+    const hub = this.hub(broker.port, deviceId);
+    await hub.start();
+    return { broker, hub };
   }
 
   hub(port: number, deviceId: string): LocalHub {
