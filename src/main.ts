@@ -41,6 +41,11 @@ import { NEOPIXEL_AVAILABLE, openPixelStrip } from "adapters/pixel-strip";
 import { PlatformSystemInfo, platformRestart } from "adapters/system-info";
 import { openStatusLed } from "adapters/status-led";
 import type { BootPhase } from "boot/boot-sequence";
+import type { OutboxStore } from "azure/telemetry-outbox";
+import { OutboxLog } from "storage/outbox-log";
+import { FileRecordStorage } from "adapters/record-storage";
+import { ClockWatchdog } from "device/watchdog";
+import { FactoryReset, eraseKeys } from "device/factory-reset";
 
 interface RouteEntry {
   readonly host: string;
@@ -62,6 +67,7 @@ interface DeviceConfig {
   readonly ntpServers: readonly string[] | undefined;
   readonly wifi: WifiCredentials | undefined;
   readonly simulatePressEverySeconds: number;
+  readonly factoryResetHoldMs: number;
   readonly hardware: HardwareConfig;
 }
 
@@ -133,6 +139,8 @@ function start(): void {
   const clock = new TimerClock((error) => log.error("timer callback failed", { error: errorMessage(error) }));
   const profile = settings.profile;
   const ledCount = profile.name === "box" ? profile.buttons : profile.segments.length;
+  const outboxStore = openOutbox(c, scoped(logger, "outbox"));
+  const restart = platformRestart(logger);
   const platform: Platform = {
     clock,
     systemTime: new PlatformSystemTime(logger),
@@ -146,10 +154,12 @@ function start(): void {
     leds: openLeds(settings.hardware, ledCount, clock, scoped(logger, "leds")),
     ...(profile.name === "box" ? { buttons: openButtonInputs(settings, profile.buttons, clock, scoped(logger, "buttons")) } : {}),
     systemInfo: new PlatformSystemInfo(),
-    restart: platformRestart(logger),
+    restart,
+    ...(outboxStore ? { outboxStore } : {}),
+    // A Clock timer: restarts the device when the firmware's LoopWatchdog stops feeding it (a monitored part
+    // stalled). A blocked event loop is the ESP-IDF task watchdog's part; the simulator's restart is a no-op.
+    watchdog: new ClockWatchdog(clock, restart),
   };
-
-  provisionWifi(platform, settings.wifi, log);
 
   let routes: StaticRoutes | undefined;
   if (settings.routes.length > 0) {
@@ -170,6 +180,13 @@ function start(): void {
     ...(routes ? { routes } : {}),
     hub: { keepAliveSeconds: settings.keepAliveSeconds },
   };
+  afterFactoryReset(platform, settings.factoryResetHoldMs, scoped(logger, "reset"), () => {
+    provisionWifi(platform, settings.wifi, log);
+    launch(platform, firmwareConfig, settings, credentials, deviceId, log);
+  });
+}
+
+function launch(platform: Platform, firmwareConfig: FirmwareConfig, settings: DeviceConfig, credentials: DeviceCredentials, deviceId: string, log: ScopedLogger): void {
   const firmware = createFirmware(platform, firmwareConfig);
   running = firmware;
 
@@ -180,10 +197,116 @@ function start(): void {
     credentials: credentials.source,
     roots: credentials.roots.join(","),
     ntp: settings.ntpServers?.join(","),
+    outbox: platform.outboxStore ? "persistent" : "memory",
+    watchdog: firmware.watchdog ? "on" : "off",
   });
   observe(firmware, settings.logLevel === "debug", log);
-  showStatus(firmware, settings.hardware, clock, scoped(logger, "leds"));
+  showStatus(firmware, settings.hardware, platform.clock, scoped(platform.logger, "leds"));
   firmware.start();
+}
+
+const OUTBOX_SEGMENTS = 8;
+
+/**
+ * The persistent outbox (queued telemetry survives a restart): an OutboxLog in `<config.file.root>outbox/` through
+ * the SDK's `file` module (`/tmp/outbox/` on lin, `/mod/outbox/` on esp32). When the folder cannot be opened the
+ * firmware keeps its in-memory outbox (logged).
+ */
+function openOutbox(c: Record<string, unknown>, log: ScopedLogger): OutboxStore | undefined {
+  const root = (c.file as { root?: unknown } | undefined)?.root;
+  if (typeof root !== "string" || root.length === 0) {
+    log.error("no config.file.root; outbox kept in memory");
+    return undefined;
+  }
+  const folder = `${root}${root.endsWith("/") ? "" : "/"}outbox/`;
+  try {
+    const store = new OutboxLog(FileRecordStorage.open(folder), {
+      // 8 segments of 4 KB (one more while the oldest is copied forward): fits the 64 KB SPIFFS partition mcconfig
+      // carves out of the esp32 app partition for the file module (SPIFFS needs free blocks of its own). Beyond
+      // that the oldest queued events are dropped (reported below).
+      maxSegments: OUTBOX_SEGMENTS,
+      onEvent: (event) => {
+        switch (event.type) {
+          case "torn":
+          case "corrupt":
+            log.warn(`outbox ${event.type} bytes skipped`, { segment: event.segment, offset: event.offset, bytes: event.bytes });
+            break;
+          case "dropped":
+            log.warn("outbox full: oldest event dropped", { seq: event.seq, id: event.id, totalDropped: event.totalDropped });
+            break;
+          case "error":
+            log.error("outbox storage failed", { operation: event.operation, segment: event.segment, error: event.message });
+            break;
+          default:
+            log.debug(`outbox ${event.type}`, { segment: event.segment });
+        }
+      },
+    });
+    const queued = store.load().length;
+    const stats = store.stats;
+    log.info("outbox opened", { folder, queued, segments: stats.segments, bytes: stats.bytes, torn: stats.torn, corrupt: stats.corrupt });
+    return store;
+  } catch (error) {
+    log.error("outbox not opened; kept in memory", { folder, error: errorMessage(error) });
+    return undefined;
+  }
+}
+
+/**
+ * KIS.BOX: button 1 held at power-up starts a factory reset (FactoryReset: held `factoryResetHoldMs`, then
+ * released, erases the configuration keys; the device identity stays), before the firmware exists, so its
+ * button gestures never see that hold. Not held (always in the simulator, which has no real button): `start` runs
+ * at once (from a promise job). Erased: the device restarts instead. `start` runs at most once; a throw from it is
+ * logged (it may run outside main()'s try).
+ */
+function afterFactoryReset(platform: Platform, holdMs: number, log: ScopedLogger, start: () => void): void {
+  const startOnce = () => {
+    try {
+      start();
+    } catch (error) {
+      log.error("start-up failed", { error: errorMessage(error) });
+    }
+  };
+  const button = platform.buttons?.[0];
+  if (!button) {
+    startOnce();
+    return;
+  }
+  let reset: FactoryReset;
+  try {
+    reset = new FactoryReset({
+      input: button,
+      clock: platform.clock,
+      leds: platform.leds,
+      ledIndices: [0],
+      activeLow: button.activeLow ?? true,
+      holdMs,
+      logger: log,
+      erase: () => {
+        const failed = eraseKeys(platform.store);
+        if (failed.length > 0) throw new Error(`not erased: ${failed.map((f) => `${f.key} (${f.error})`).join(", ")}`);
+      },
+    });
+  } catch (error) {
+    log.error("factory reset check not run", { error: errorMessage(error) });
+    startOnce();
+    return;
+  }
+  reset.run().then(
+    (outcome) => {
+      if (outcome === "erased") {
+        log.warn("factory reset done; restarting");
+        platform.restart?.();
+        return;
+      }
+      if (outcome !== "not-held") log.info("no factory reset; starting", { outcome });
+      startOnce();
+    },
+    (error: unknown) => {
+      log.error("factory reset check failed; starting", { error: errorMessage(error) });
+      startOnce();
+    },
+  );
 }
 
 /** Development builds only: Wi-Fi credentials from config, stored when the device has none yet. */
@@ -392,6 +515,7 @@ function readConfig(c: Record<string, unknown>): DeviceConfig {
     ntpServers: list("ntpServers"),
     wifi: wifiSsid ? { ssid: wifiSsid, ...(wifiPassphrase ? { passphrase: wifiPassphrase } : {}) } : undefined,
     simulatePressEverySeconds: integer("simulatePressEverySeconds", 0, 0, 86_400),
+    factoryResetHoldMs: integer("factoryResetHoldMs", 10_000, 1_000, 60_000),
   };
 }
 

@@ -8,9 +8,9 @@
  * separate fsync. A power loss during the write leaves a prefix (or, on SPIFFS, erased 0xFF bytes), which the
  * outbox log discards as a torn tail when it reopens.
  *
- * Not wired yet: include ./modules/record-storage/manifest.json in the root manifest, then in src/main.ts
- *   outboxStore: new OutboxLog(new FileRecordStorage(config.file.root), { onEvent: ... })
- * (config.file.root from mc/config). On esp32 the partition table needs a data partition for the file system.
+ * src/main.ts opens the outbox's folder with `FileRecordStorage.open(config.file.root + "outbox/")` (`/tmp/outbox/`
+ * on lin, `/mod/outbox/` on esp32). On esp32 mcconfig carves a 64 KB SPIFFS `storage` partition out of the factory
+ * app partition when this module is included (the default partition table has none).
  */
 import * as fileModule from "file";
 import { checkSegmentName, type RecordStorage } from "ports/record-storage";
@@ -31,12 +31,42 @@ interface IteratorClass {
   new (path: string): { next(): { name: string; length?: number } | undefined };
 }
 
+interface DirectoryClass {
+  create(path: string): void;
+}
+
 const File = fileModule.File as FileClass;
 const Iterator = fileModule.Iterator as IteratorClass;
+// Not in tsconfig.moddable.json's declaration of "file" (modules/typings/file-gap.d.ts); the SDK's file.js has it.
+const Directory = (fileModule as unknown as { Directory?: DirectoryClass }).Directory;
 
 export class FileRecordStorage implements RecordStorage {
   /** `root` ends with "/" (mc/config's `file.root`). */
   constructor(private readonly root: string) {}
+
+  /**
+   * A storage in the folder `directory` (ending with "/"), created when missing, and checked by listing it once:
+   * throws when the folder can neither be created nor listed. A file system without directories (SPIFFS: mkdir
+   * fails) keeps the prefix as part of the file names, which works as long as the folder can be listed.
+   */
+  static open(directory: string): FileRecordStorage {
+    if (!directory.endsWith("/")) throw new RangeError(`record storage folder ${JSON.stringify(directory)} must end with "/"`);
+    let created: unknown;
+    try {
+      Directory?.create(directory.slice(0, -1));
+    } catch (error) {
+      created = error; // e.g. SPIFFS (no directories): the list below decides
+    }
+    const storage = new FileRecordStorage(directory);
+    try {
+      storage.list();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const mkdir = created instanceof Error ? `; create: ${created.message}` : "";
+      throw new Error(`record storage folder ${directory} not usable: ${reason}${mkdir}`);
+    }
+    return storage;
+  }
 
   list(): string[] {
     const names: string[] = [];
