@@ -21,6 +21,7 @@ import type { Clock } from "ports/clock";
 import { StaticRoutes } from "net/guarded-network";
 import type { Transport } from "net/egress-policy";
 import { WifiCredentialStore, type WifiCredentials } from "wifi/wifi-credentials";
+import { ConfigStore, EMPTY_CONFIG } from "storage/config-store";
 import { errorMessage } from "core/listeners";
 import { scoped, type LogLevel, type ScopedLogger } from "ports/logger";
 import { StreamMqttConnector } from "mqtt/mqtt-client";
@@ -313,7 +314,14 @@ function afterFactoryReset(platform: Platform, holdMs: number, log: ScopedLogger
 function provisionWifi(platform: Platform, wifi: WifiCredentials | undefined, log: ScopedLogger): void {
   if (!wifi) return;
   try {
-    const store = new WifiCredentialStore(platform.store);
+    // Through the configuration record, before the firmware opens it (its problems are logged here).
+    const config = new ConfigStore({
+      store: platform.store,
+      defaults: EMPTY_CONFIG,
+      importLegacy: true,
+      onProblem: (p) => log.error("configuration problem", { kind: p.kind, message: p.message }),
+    });
+    const store = new WifiCredentialStore(config);
     const stored = store.load();
     if (stored.credentials || stored.problem) {
       log.info("Wi-Fi credentials already stored; config.wifiSsid ignored", { ssid: stored.credentials?.ssid, problem: stored.problem });

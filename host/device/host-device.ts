@@ -5,6 +5,7 @@ import { MemoryStore } from "../../src/ports/storage";
 import type { PatternTarget } from "../../src/device/led-patterns";
 import { createFirmware, type Firmware, type FirmwareConfig } from "../../src/device/firmware";
 import { WifiCredentialStore } from "../../src/wifi/wifi-credentials";
+import { ConfigStore, EMPTY_CONFIG } from "../../src/storage/config-store";
 import { MqttJsConnector } from "../adapters/mqttjs-connector";
 import { NodeClock, NodeRandom } from "../adapters/node-platform";
 import { NodeHttpsClient } from "../adapters/node-https";
@@ -68,7 +69,8 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
   const clock = new NodeClock();
   const deviceId = options.deviceId ?? certificateCommonName(options.cert);
   const store = options.store ?? new MemoryStore();
-  const credentials = new WifiCredentialStore(store);
+  // Provisioned through the configuration record (before the firmware opens it, so the firmware sees it).
+  const credentials = new WifiCredentialStore(new ConfigStore({ store, defaults: EMPTY_CONFIG, importLegacy: true }));
   if (!credentials.load().credentials) credentials.save(SIMULATED_NETWORK);
   const radio = new SimulatedWifiRadio(clock, [{ ...SIMULATED_NETWORK, authMode: "wpa2-psk", rssi: -52, channel: 6 }]);
   const writer = options.update

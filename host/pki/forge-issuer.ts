@@ -50,7 +50,10 @@ export class ForgeIssuer {
   private certificate(publicKey: forge.pki.PublicKey, cn: string, days: number): forge.pki.Certificate {
     const cert = forge.pki.createCertificate();
     cert.publicKey = publicKey;
-    cert.serialNumber = "00" + randomBytes(15).toString("hex");
+    // A positive INTEGER in minimal DER: no leading zero byte (OpenSSL refuses "illegal padding"), top bit clear.
+    const serial = randomBytes(16);
+    serial[0] = (serial[0]! & 0x7f) | 0x40;
+    cert.serialNumber = serial.toString("hex");
     cert.validity.notBefore = new Date(Date.now() - 60_000);
     cert.validity.notAfter = new Date(Date.now() + days * 86_400_000);
     cert.setSubject([{ name: "commonName", value: cn }]);

@@ -1,7 +1,7 @@
 /**
  * KeyValueStore port (src/ports/storage.ts) over the SDK's `preference` module: NVS on esp32, a JSON file
  * (`modpreferences.json` in the simulator's files folder) on lin. Domain "kisme" — the same domain the device
- * credentials use (their keys: deviceId, cert.*, key.*; the core's: wifi, boot.assign).
+ * credentials use (their keys: deviceId, cert.*, key.*; the core's: config, boot.count, safe.mode).
  *
  * Limits: keys 1..15 characters, values checked with the portable `checkStorageLimits` (<= 4000 UTF-8 bytes)
  * and, in addition, < 4000 bytes: ESP-IDF's nvs_set_str counts the terminating NUL in its 4000-byte limit, so a

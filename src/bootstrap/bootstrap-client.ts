@@ -3,6 +3,7 @@ import type { HttpsClient, HttpsResponse } from "../ports/https";
 import type { ScopedLogger } from "../ports/logger";
 import type { TlsCredentials } from "../ports/mqtt";
 import type { KeyValueStore } from "../ports/storage";
+import type { ConfigStore } from "../storage/config-store";
 import {
   BOOTSTRAP_HOST,
   BOOTSTRAP_PORT,
@@ -26,6 +27,8 @@ export const BOOTSTRAP_CACHE_VERSION = 1;
 export interface BootstrapClientOptions {
   readonly https: HttpsClient;
   readonly store: KeyValueStore;
+  /** The device configuration: the assignment is cached in its `hub` section (else in `boot.assign` in `store`). */
+  readonly config?: ConfigStore;
   readonly logger: ScopedLogger;
   /** Sent in the User-Agent (kisme-firmware/<version>). */
   readonly firmwareVersion: string;
@@ -188,7 +191,13 @@ export class BootstrapClient {
   private save(assignment: HubAssignment): string | undefined {
     const record = JSON.stringify({ v: BOOTSTRAP_CACHE_VERSION, deviceId: assignment.deviceId, hubHostName: assignment.hubHostName });
     try {
-      if (this.options.store.get(BOOTSTRAP_CACHE_KEY) !== record) this.options.store.set(BOOTSTRAP_CACHE_KEY, record);
+      const config = this.options.config;
+      if (config) {
+        const hub = config.config.hub;
+        if (!hub || hub.deviceId !== assignment.deviceId || hub.hubHostName !== assignment.hubHostName) {
+          config.update({ hub: { deviceId: assignment.deviceId, hubHostName: assignment.hubHostName } });
+        }
+      } else if (this.options.store.get(BOOTSTRAP_CACHE_KEY) !== record) this.options.store.set(BOOTSTRAP_CACHE_KEY, record);
       return undefined;
     } catch (error) {
       const reason = `cache not written: ${message(error)}`;
@@ -199,6 +208,16 @@ export class BootstrapClient {
 
   /** The cached assignment for `deviceId`, or why there is none usable (nothing cached: neither). */
   private load(deviceId: string): { assignment?: HubAssignment; error?: string } {
+    const config = this.options.config;
+    if (config) {
+      const hub = config.config.hub;
+      if (!hub) return {};
+      try {
+        return { assignment: validateAssignment({ deviceId: hub.deviceId, hubHostName: hub.hubHostName }, deviceId, this.options.allowsHub) };
+      } catch (error) {
+        return { error: `cache ignored: ${message(error)}` };
+      }
+    }
     let raw: string | undefined;
     try {
       raw = this.options.store.get(BOOTSTRAP_CACHE_KEY);

@@ -51,7 +51,7 @@ The bootstrap API of \`${BOOTSTRAP_HOST}\` is not public; the firmware assumes t
 - \`404\`: the device is unknown to the bootstrap service. \`401\`/\`403\`: the device is not authorized.
   \`429\`: rate limited. \`5xx\`: service error. Any other status, and any body that breaks the rules above, is a failure.
 
-**Fallback**: on any failure the device uses the last valid assignment it cached (key \`boot.assign\`), else the
+**Fallback**: on any failure the device uses the last valid assignment it cached (the hub section of its configuration, key \`config\`), else the
 compiled-in hub \`${DEFAULT_HUB_HOST}\` with its own device id.
 `;
 

@@ -9,10 +9,11 @@ import { errorMessage } from "../core/listeners";
  * The KeyValueStore keys a factory reset erases: everything the owner or the cloud configured, and the state
  * derived from it.
  *
- *   wifi         Wi-Fi credentials (WifiCredentialStore)
- *   config       the versioned device configuration (ConfigStore: Wi-Fi, hub assignment, settings)
- *   settings     the twin's writable settings as last applied (DeviceSettings)
- *   boot.assign  the cached bootstrap assignment (BootstrapClient)
+ *   config       the versioned device configuration (ConfigStore): Wi-Fi credentials, the hub assignment and
+ *                the twin's writable settings as last applied — erasing it erases all three
+ *   wifi, boot.assign, settings
+ *                the records older firmware kept these in (ConfigStore imports and deletes them on its first
+ *                open; erased too, so a device reset before that open does not import them again)
  *   boot.count   consecutive boots without the hub (BootCounter)
  *   safe.mode    the safe-mode record (SafeMode)
  *
@@ -21,7 +22,7 @@ import { errorMessage } from "../core/listeners";
  * still authenticate to bootstrap and the hub. Also kept: the trusted roots (resources), the firmware and its
  * update state (the OTA partitions), and the telemetry outbox (RecordStorage, not a KeyValueStore key).
  */
-export const FACTORY_RESET_KEYS: readonly string[] = Object.freeze(["wifi", "config", "settings", "boot.assign", "boot.count", "safe.mode"]);
+export const FACTORY_RESET_KEYS: readonly string[] = Object.freeze(["config", "wifi", "boot.assign", "settings", "boot.count", "safe.mode"]);
 
 /** Keys that hold the device identity: never erased by a factory reset. */
 export function isIdentityKey(key: string): boolean {

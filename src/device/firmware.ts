@@ -41,6 +41,7 @@ import { attachOta } from "../update/ota-wiring";
 import type { WatchdogPort } from "../ports/watchdog";
 import { LoopWatchdog } from "./watchdog";
 import { SafeMode, type SafeModeOptions } from "../boot/safe-mode";
+import { ConfigStore, EMPTY_CONFIG } from "../storage/config-store";
 
 /** Everything platform-specific the firmware needs: the Moddable adapters on the device, Node ones on the host. */
 export interface Platform {
@@ -116,6 +117,8 @@ export interface Firmware {
   /** Local press feedback on the button LEDs (KIS.BOX). */
   readonly feedback: LedFeedback | undefined;
   readonly settings: DeviceSettings;
+  /** The persistent configuration (Wi-Fi credentials, hub assignment, settings): one record, key "config". */
+  readonly config: ConfigStore;
   readonly log: RingLog;
   readonly boot: BootSequence;
   /** Over-the-air updates, when the platform and the config provide them. */
@@ -151,6 +154,14 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   const mqtt = new GuardedMqttConnector(platform.mqtt, guard);
   const https = new GuardedHttpsClient(platform.https, guard);
   const datagrams = new GuardedDatagramPort(platform.datagrams, guard);
+  // One versioned configuration record for Wi-Fi, the hub assignment and the settings; older firmware's records
+  // are imported on the first open. An unusable record falls back to the defaults and is logged, never fatal.
+  const deviceConfig = new ConfigStore({
+    store: platform.store,
+    defaults: EMPTY_CONFIG,
+    importLegacy: true,
+    onProblem: (p) => log("config").error("configuration problem", { kind: p.kind, message: p.message }),
+  });
   // Counts this boot; after too many boots without the hub only connectivity, the twin and updates run.
   const safeMode = new SafeMode({ store: platform.store, clock, logger: log("safe-mode"), ...config.safeMode });
   const safe = safeMode.begin();
@@ -158,6 +169,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   const wifi = new WifiManager({
     radio: platform.wifi,
     store: platform.store,
+    config: deviceConfig,
     clock,
     random: platform.random,
     logger: log("wifi"),
@@ -176,6 +188,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   const bootstrap = new BootstrapClient({
     https,
     store: platform.store,
+    config: deviceConfig,
     logger: log("bootstrap"),
     firmwareVersion: config.firmwareVersion,
     ca: config.credentials.ca,
@@ -264,6 +277,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   const settings = new DeviceSettings({
     twin: hub.twin,
     store: platform.store,
+    config: deviceConfig,
     logger: log("settings"),
     names: model.settings,
     defaults: { brightness: 100, debounceMs: 30, longPressMs: 1000, doublePress: true, doublePressMs: 400, deliveryFeedback: true },
@@ -431,6 +445,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     light,
     feedback,
     settings,
+    config: deviceConfig,
     log: ringLog,
     boot,
     ota,

@@ -1,4 +1,5 @@
 import type { KeyValueStore } from "../ports/storage";
+import type { ConfigStore } from "../storage/config-store";
 import type { ScopedLogger } from "../ports/logger";
 import type { DesiredUpdate, JsonObject } from "../azure/twin";
 import { errorMessage } from "../core/listeners";
@@ -16,6 +17,8 @@ export interface SettingsTwin {
 export interface DeviceSettingsOptions {
   readonly twin: SettingsTwin;
   readonly store: KeyValueStore;
+  /** The device configuration: values live in its `settings` section (else in the legacy record in `store`). */
+  readonly config?: ConfigStore;
   readonly logger: ScopedLogger;
   /** The settings this product has (its model's writable properties). */
   readonly names: readonly string[];
@@ -45,21 +48,32 @@ export class DeviceSettings {
   }
 
   private load(): Record<string, SettingValue> {
+    if (this.options.config) return this.known(this.options.config.config.settings);
     const raw = this.options.store.get(KEY);
     if (raw === undefined) return {};
     try {
       const record = JSON.parse(raw) as { v?: unknown; values?: unknown };
       if (record.v !== 1 || typeof record.values !== "object" || record.values === null) throw new Error("unknown record format");
-      const out: Record<string, SettingValue> = {};
-      for (const [k, v] of Object.entries(record.values as Record<string, unknown>)) {
-        const schema = SETTINGS[k];
-        if (this.options.names.includes(k) && schema && fieldProblem(v, schema) === undefined) out[k] = v as SettingValue;
-      }
-      return out;
+      return this.known(record.values as Record<string, unknown>);
     } catch (error) {
       this.options.logger.error("stored settings unusable; using defaults", { error: errorMessage(error) });
       return {};
     }
+  }
+
+  /** The values this product has and the schema accepts (others are dropped). */
+  private known(values: Readonly<Record<string, unknown>>): Record<string, SettingValue> {
+    const out: Record<string, SettingValue> = {};
+    for (const [k, v] of Object.entries(values)) {
+      const schema = SETTINGS[k];
+      if (this.options.names.includes(k) && schema && fieldProblem(v, schema) === undefined) out[k] = v as SettingValue;
+    }
+    return out;
+  }
+
+  private persist(values: Record<string, SettingValue>): void {
+    if (this.options.config) this.options.config.update({ settings: values });
+    else this.options.store.set(KEY, JSON.stringify({ v: 1, values }));
   }
 
   private onDesired(update: DesiredUpdate): void {
@@ -83,7 +97,7 @@ export class DeviceSettings {
       try {
         this.options.apply(next);
         this.values = next;
-        this.options.store.set(KEY, JSON.stringify({ v: 1, values: next }));
+        this.persist(next);
         for (const [name, value] of Object.entries(accepted)) acks[name] = { value, ac: 200, av: update.version, ad: "applied" };
       } catch (error) {
         for (const name of Object.keys(accepted)) acks[name] = { value: this.values[name] ?? null, ac: 500, av: update.version, ad: `not applied: ${errorMessage(error)}` };

@@ -76,7 +76,18 @@ export interface ConfigStoreOptions {
   /** Overrides for tests: the current version and the migrations to reach it. */
   readonly version?: number;
   readonly migrations?: Readonly<Record<number, Migration>>;
+  /**
+   * Imports the records older firmware kept under their own keys ("wifi", "boot.assign", "settings") when no
+   * configuration record exists yet, stores the result once and deletes those keys (default false).
+   */
+  readonly importLegacy?: boolean;
 }
+
+/** The keys older firmware kept its configuration under, each a record of its own. */
+export const LEGACY_CONFIG_KEYS: readonly string[] = Object.freeze(["wifi", "boot.assign", "settings"]);
+
+/** A configuration with no Wi-Fi, no hub assignment and no stored settings (the modules apply their own defaults). */
+export const EMPTY_CONFIG: DeviceConfig = Object.freeze({ wifi: null, hub: null, settings: Object.freeze({}) });
 
 const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
@@ -149,7 +160,11 @@ export class ConfigStore {
       this.problem("corrupt", `cannot read the configuration: ${errorMessage(error)}`);
       return;
     }
-    if (raw === undefined) return;
+    if (raw === undefined) {
+      if (options.importLegacy) this.importLegacy();
+      return;
+    }
+    if (options.importLegacy) this.dropLegacy();
     let record: RawConfig;
     try {
       const parsed: unknown = JSON.parse(raw);
@@ -252,6 +267,67 @@ export class ConfigStore {
       this.write(this.current);
     } catch (error) {
       this.problem("write-failed", `migrated configuration not stored: ${errorMessage(error)}`);
+    }
+  }
+
+  /**
+   * Legacy records: "wifi" {v:1,ssid,passphrase?,allowOpen?,hidden?}, "boot.assign" {v:1,deviceId,hubHostName},
+   * "settings" {v:1,values:{...}}. An unusable one is reported and skipped. The legacy keys are deleted only
+   * after the imported configuration is stored.
+   */
+  private importLegacy(): void {
+    const store = this.options.store;
+    const d = this.options.defaults;
+    let wifi = d.wifi;
+    let hub = d.hub;
+    let settings = d.settings;
+    let found = false;
+    const read = (key: string): Record<string, unknown> | undefined => {
+      const raw = store.get(key);
+      if (raw === undefined) return undefined;
+      found = true;
+      const record: unknown = JSON.parse(raw);
+      if (typeof record !== "object" || record === null || Array.isArray(record) || (record as { v?: unknown }).v !== 1) throw new Error("not a version 1 record");
+      return record as Record<string, unknown>;
+    };
+    const section = (key: string, take: (record: Record<string, unknown>) => void): void => {
+      try {
+        const record = read(key);
+        if (record) take(record);
+      } catch (error) {
+        this.problem("invalid-section", `legacy ${key} record not imported: ${errorMessage(error)}; using the default`);
+      }
+    };
+    section("wifi", (r) => {
+      const { v: _v, ...rest } = r;
+      void _v;
+      wifi = parseWifi(rest);
+    });
+    section("boot.assign", (r) => {
+      hub = parseHub({ deviceId: r["deviceId"], hubHostName: r["hubHostName"] });
+    });
+    section("settings", (r) => {
+      settings = { ...d.settings, ...parseSettings(r["values"]) };
+    });
+    if (!found) return;
+    this.current = { wifi, hub, settings };
+    try {
+      this.write(this.current);
+    } catch (error) {
+      this.problem("write-failed", `imported configuration not stored: ${errorMessage(error)}`);
+      return; // the legacy keys stay, to be imported on the next open
+    }
+    this.dropLegacy();
+  }
+
+  /** Deletes legacy keys left over (e.g. by a restart between storing the import and deleting them). */
+  private dropLegacy(): void {
+    for (const key of LEGACY_CONFIG_KEYS) {
+      try {
+        if (this.options.store.get(key) !== undefined) this.options.store.delete(key);
+      } catch (error) {
+        this.problem("write-failed", `legacy key ${key} not deleted: ${errorMessage(error)}`);
+      }
     }
   }
 

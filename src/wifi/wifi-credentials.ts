@@ -1,5 +1,6 @@
 import type { KeyValueStore } from "../ports/storage";
 import type { WifiAuthMode } from "../ports/wifi";
+import type { ConfigStore } from "../storage/config-store";
 
 export class WifiConfigError extends Error {
   override readonly name = "WifiConfigError";
@@ -67,13 +68,25 @@ export function unsupportedReason(mode: WifiAuthMode, credentials: WifiCredentia
 
 const KEY = "wifi";
 
-/** Wi-Fi credentials in device storage: one versioned JSON record. */
+function isConfigStore(store: KeyValueStore | ConfigStore): store is ConfigStore {
+  return typeof (store as ConfigStore).update === "function";
+}
+
+/**
+ * Wi-Fi credentials in device storage: the `wifi` section of the device configuration (ConfigStore), or — over
+ * a bare KeyValueStore — the legacy record of its own (key "wifi", `{v:1,...}`), which ConfigStore imports.
+ */
 export class WifiCredentialStore {
-  constructor(private readonly store: KeyValueStore) {}
+  constructor(private readonly store: KeyValueStore | ConfigStore) {}
 
   /** The stored credentials, or undefined when none (or the record is unusable: reported by `problem`). */
   load(): { credentials?: WifiCredentials; problem?: string } {
-    const raw = this.store.get(KEY);
+    const store = this.store;
+    if (isConfigStore(store)) {
+      const credentials = store.config.wifi;
+      return credentials ? { credentials } : {};
+    }
+    const raw = store.get(KEY);
     if (raw === undefined) return {};
     try {
       const record = JSON.parse(raw) as { v?: unknown; ssid?: unknown; passphrase?: unknown; allowOpen?: unknown; hidden?: unknown };
@@ -93,10 +106,14 @@ export class WifiCredentialStore {
 
   save(credentials: WifiCredentials): void {
     validateCredentials(credentials);
-    this.store.set(KEY, JSON.stringify({ v: 1, ...credentials }));
+    const store = this.store;
+    if (isConfigStore(store)) store.update({ wifi: credentials });
+    else store.set(KEY, JSON.stringify({ v: 1, ...credentials }));
   }
 
   clear(): void {
-    this.store.delete(KEY);
+    const store = this.store;
+    if (isConfigStore(store)) store.update({ wifi: null });
+    else store.delete(KEY);
   }
 }

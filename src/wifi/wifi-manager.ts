@@ -5,6 +5,7 @@ import type { ScopedLogger } from "../ports/logger";
 import type { WifiEvent, WifiRadio } from "../ports/wifi";
 import { Backoff, type BackoffOptions } from "../core/backoff";
 import { Listeners, errorMessage } from "../core/listeners";
+import type { ConfigStore } from "../storage/config-store";
 import { WifiCredentialStore, unsupportedReason, validateCredentials, type WifiCredentials } from "./wifi-credentials";
 
 export type WifiState = "stopped" | "unconfigured" | "scanning" | "joining" | "connected" | "waiting";
@@ -24,6 +25,8 @@ export interface WifiStatus {
 export interface WifiManagerOptions {
   readonly radio: WifiRadio;
   readonly store: KeyValueStore;
+  /** The device configuration: credentials live in its `wifi` section (else in the legacy record in `store`). */
+  readonly config?: ConfigStore;
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: ScopedLogger;
@@ -49,7 +52,7 @@ export class WifiManager {
   private attempt = 0;
 
   constructor(private readonly options: WifiManagerOptions) {
-    this.credentialStore = new WifiCredentialStore(options.store);
+    this.credentialStore = new WifiCredentialStore(options.config ?? options.store);
     this.backoff = new Backoff(options.backoff, options.random);
     this.listeners = new Listeners<WifiStatus>((e) => options.logger.error("status listener failed", { error: errorMessage(e) }));
   }

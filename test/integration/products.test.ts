@@ -132,7 +132,7 @@ for (const profile of [
       await waitFor(() => (hub.reported["brightness"] as { av?: number } | undefined)?.av === version, "the acknowledgement");
       assert.deepEqual(hub.reported["brightness"], { value: 40, ac: 200, av: version, ad: "applied" });
       assert.equal(device.settings.current.brightness, 40);
-      assert.match(store.get("settings")!, /"brightness":40/);
+      assert.match(store.get("config")!, /"settings":{[^}]*"brightness":40/); // persisted in the one configuration record
       const bad = await hub.updateDesired({ brightness: 400 });
       await waitFor(() => (hub.reported["brightness"] as { av?: number }).av === bad, "the refusal");
       assert.equal((hub.reported["brightness"] as { ac: number }).ac, 400);

@@ -1,6 +1,7 @@
 import assert from "../support/assert";
 import { MemoryStore, type KeyValueStore } from "../../src/ports/storage";
-import { CONFIG_KEY, CONFIG_VERSION, ConfigStore, migrateV1toV2, type ConfigProblem, type DeviceConfig, type Migration } from "../../src/storage/config-store";
+import { WifiCredentialStore } from "../../src/wifi/wifi-credentials";
+import { CONFIG_KEY, CONFIG_VERSION, ConfigStore, EMPTY_CONFIG, migrateV1toV2, type ConfigProblem, type DeviceConfig, type Migration } from "../../src/storage/config-store";
 
 const DEFAULTS: DeviceConfig = { wifi: null, hub: null, settings: { brightness: 50, longPressMs: 800 } };
 
@@ -159,5 +160,84 @@ describe("ConfigStore (versioned device configuration)", () => {
     config.reset();
     assert.deepEqual(config.config, DEFAULTS);
     assert.equal(store.get(CONFIG_KEY), undefined);
+  });
+});
+
+describe("ConfigStore legacy import (the records older firmware kept under their own keys)", () => {
+  const HUB = "iotrafi-prod-iot-hub.azure-devices.net";
+  function openLegacy(store: KeyValueStore) {
+    const problems: ConfigProblem[] = [];
+    const config = new ConfigStore({ store, defaults: EMPTY_CONFIG, importLegacy: true, onProblem: (p) => problems.push(p) });
+    return { config, problems };
+  }
+
+  it("imports the Wi-Fi record (key wifi), stores it in config and deletes the legacy key", () => {
+    const store = new MemoryStore();
+    store.set("wifi", JSON.stringify({ v: 1, ssid: "Halle 3", passphrase: "geheim123", hidden: true }));
+    const { config, problems } = openLegacy(store);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config.config.wifi, { ssid: "Halle 3", passphrase: "geheim123", hidden: true });
+    assert.equal(store.get("wifi"), undefined);
+    assert.deepEqual(JSON.parse(store.get(CONFIG_KEY)!), { v: CONFIG_VERSION, wifi: { ssid: "Halle 3", passphrase: "geheim123", hidden: true }, hub: null, settings: {} });
+    assert.deepEqual(new WifiCredentialStore(openLegacy(store).config).load(), { credentials: { ssid: "Halle 3", passphrase: "geheim123", hidden: true } });
+  });
+
+  it("imports the cached hub assignment (key boot.assign) and deletes the legacy key", () => {
+    const store = new MemoryStore();
+    store.set("boot.assign", JSON.stringify({ v: 1, deviceId: "box-1", hubHostName: HUB }));
+    const { config, problems } = openLegacy(store);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config.config.hub, { deviceId: "box-1", hubHostName: HUB });
+    assert.equal(store.get("boot.assign"), undefined);
+    assert.deepEqual(openLegacy(store).config.config.hub, { deviceId: "box-1", hubHostName: HUB });
+  });
+
+  it("imports the settings (key settings) and deletes the legacy key", () => {
+    const store = new MemoryStore();
+    store.set("settings", JSON.stringify({ v: 1, values: { brightness: 40, doublePress: false } }));
+    const { config, problems } = openLegacy(store);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config.config.settings, { brightness: 40, doublePress: false });
+    assert.equal(store.get("settings"), undefined);
+    assert.deepEqual(openLegacy(store).config.config.settings, { brightness: 40, doublePress: false });
+  });
+
+  it("imports all three at once; an unusable legacy record is reported and skipped", () => {
+    const store = new MemoryStore();
+    store.set("wifi", "{torn");
+    store.set("boot.assign", JSON.stringify({ v: 1, deviceId: "box-1", hubHostName: HUB }));
+    store.set("settings", JSON.stringify({ v: 1, values: { brightness: 40 } }));
+    const { config, problems } = openLegacy(store);
+    assert.deepEqual(problems.map((p) => p.kind), ["invalid-section"]);
+    assert.match(problems[0]!.message, /legacy wifi record not imported/);
+    assert.deepEqual(config.config, { wifi: null, hub: { deviceId: "box-1", hubHostName: HUB }, settings: { brightness: 40 } });
+    for (const key of ["wifi", "boot.assign", "settings"]) assert.equal(store.get(key), undefined, key);
+  });
+
+  it("an existing config record wins; legacy keys left over are deleted, not imported", () => {
+    const store = new MemoryStore();
+    openLegacy(store).config.update({ settings: { brightness: 70 } });
+    store.set("settings", JSON.stringify({ v: 1, values: { brightness: 40 } }));
+    const { config } = openLegacy(store);
+    assert.deepEqual(config.config.settings, { brightness: 70 });
+    assert.equal(store.get("settings"), undefined);
+  });
+
+  it("a failed write keeps the legacy keys, to be imported on the next open", () => {
+    const inner = new MemoryStore();
+    inner.set("boot.assign", JSON.stringify({ v: 1, deviceId: "box-1", hubHostName: HUB }));
+    const readOnly: KeyValueStore = { get: (k) => inner.get(k), set: () => { throw new Error("flash full"); }, delete: (k) => inner.delete(k) };
+    const { config, problems } = openLegacy(readOnly);
+    assert.deepEqual(problems.map((p) => p.kind), ["write-failed"]);
+    assert.deepEqual(config.config.hub, { deviceId: "box-1", hubHostName: HUB }, "used for this run");
+    assert.ok(inner.get("boot.assign") !== undefined);
+  });
+
+  it("a corrupt config record falls back to the defaults and is reported through onProblem", () => {
+    const store = new MemoryStore();
+    store.set(CONFIG_KEY, "\u0000garbage");
+    const { config, problems } = openLegacy(store);
+    assert.deepEqual(config.config, EMPTY_CONFIG);
+    assert.deepEqual(problems.map((p) => p.kind), ["corrupt"]);
   });
 });

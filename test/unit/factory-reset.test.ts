@@ -4,6 +4,7 @@ import type { PatternSpec } from "../../src/device/led-patterns";
 import type { ButtonInput, EdgeListener } from "../../src/ports/gpio";
 import { MemoryStore, type KeyValueStore } from "../../src/ports/storage";
 import { WifiCredentialStore } from "../../src/wifi/wifi-credentials";
+import { ConfigStore, EMPTY_CONFIG } from "../../src/storage/config-store";
 import { ManualClock } from "../support/manual-clock";
 
 /** A push-button with a pull-up: low (false) while pressed. */
@@ -142,5 +143,23 @@ describe("FactoryReset", () => {
     };
     assert.deepEqual(eraseKeys(flaky), [{ key: "config", error: "flash" }]);
     assert.deepEqual(new WifiCredentialStore(store).load(), {});
+  });
+
+  it("erasing the config record erases Wi-Fi, the hub assignment and the settings; identity keys stay", () => {
+    const store = new MemoryStore();
+    store.set("deviceId", "box-1");
+    store.set("cert.0", "pem");
+    const config = new ConfigStore({ store, defaults: EMPTY_CONFIG });
+    config.update({
+      wifi: { ssid: "home", passphrase: "secret-pass" },
+      hub: { deviceId: "box-1", hubHostName: "iotrafi-prod-iot-hub.azure-devices.net" },
+      settings: { brightness: 40 },
+    });
+    assert.ok(store.get("config") !== undefined);
+    assert.deepEqual(eraseKeys(store), []);
+    assert.equal(store.get("config"), undefined);
+    assert.deepEqual(new ConfigStore({ store, defaults: EMPTY_CONFIG, importLegacy: true }).config, EMPTY_CONFIG);
+    assert.equal(store.get("deviceId"), "box-1");
+    assert.equal(store.get("cert.0"), "pem");
   });
 });

@@ -3,7 +3,7 @@ import { createFirmware, type Firmware } from "../../src/device/firmware";
 import type { ButtonInput, EdgeListener } from "../../src/ports/gpio";
 import type { PatternSpec } from "../../src/device/led-patterns";
 import { MemoryStore } from "../../src/ports/storage";
-import { silentLogger } from "../../src/ports/logger";
+import { silentLogger, type Logger } from "../../src/ports/logger";
 import { utf8 } from "../../src/core/bytes";
 import { SimulatedWifiRadio } from "../../host/adapters/simulated-wifi";
 import { FakeConnector } from "../support/fake-mqtt";
@@ -36,10 +36,12 @@ class FakeButton implements ButtonInput {
 }
 
 /** The whole firmware assembly on fakes of the hardware and the network, under a manual clock (runs in XS too). */
-function setup(activeLow: boolean) {
+function setup(activeLow: boolean, prepare?: (store: MemoryStore) => void, logger: Logger = silentLogger) {
   const clock = new ManualClock();
   const store = new MemoryStore();
+  // Stored the way older firmware did (its own "wifi" record): createFirmware imports it into "config".
   store.set("wifi", JSON.stringify({ v: 1, ssid: "Halle", passphrase: "geheim123" }));
+  prepare?.(store);
   const connector = new FakeConnector();
   connector.autoAckQos1 = true;
   const buttons = [new FakeButton(clock, activeLow), new FakeButton(clock, activeLow)];
@@ -49,7 +51,7 @@ function setup(activeLow: boolean) {
       clock,
       systemTime: { set: () => undefined },
       random: new SequenceRandom([0.5]),
-      logger: silentLogger,
+      logger,
       mqtt: connector,
       https: new FakeHttps(),
       datagrams: new FakeDatagrams(clock),
@@ -67,7 +69,7 @@ function setup(activeLow: boolean) {
       skipBootstrap: true,
     },
   );
-  return { clock, connector, buttons, leds, firmware };
+  return { clock, connector, buttons, leds, firmware, store };
 }
 
 async function press(t: ReturnType<typeof setup>, button: number, holdMs = 100): Promise<void> {
@@ -104,5 +106,29 @@ describe("createFirmware (the whole assembly on fakes)", () => {
     assert.equal(last[0]!["Button_pressed"]!.gesture, "long");
     t.firmware.stop();
     await flush();
+  });
+
+  it("imports the legacy Wi-Fi record into the one configuration record and deletes it", async () => {
+    const t = setup(true);
+    assert.equal(t.store.get("wifi"), undefined, "legacy key deleted");
+    const stored = JSON.parse(t.store.get("config")!) as { v: number; wifi: { ssid: string } };
+    assert.equal(stored.v, 2);
+    assert.equal(stored.wifi.ssid, "Halle");
+    assert.deepEqual(t.firmware.config.config.wifi, { ssid: "Halle", passphrase: "geheim123" });
+    t.firmware.start();
+    await t.clock.advance(200);
+    assert.equal(t.firmware.boot.status.phase, "online");
+    t.firmware.stop();
+  });
+
+  it("a corrupt configuration record falls back to the defaults and is logged, never stops the device", async () => {
+    const lines: string[] = [];
+    const logger: Logger = { log: (level, scope, message, fields) => lines.push(`${level} ${scope} ${message} ${String(fields?.["kind"])}`) };
+    const t = setup(true, (store) => store.set("config", "{torn"), logger);
+    assert.ok(lines.some((l) => l.startsWith("error config configuration problem corrupt")), lines.join("\n"));
+    assert.deepEqual(t.firmware.config.problems.map((p) => p.kind), ["corrupt"]);
+    assert.equal(t.firmware.config.config.wifi, null);
+    assert.equal(t.firmware.settings.current["brightness"], 100, "the settings' defaults");
+    t.firmware.stop();
   });
 });
