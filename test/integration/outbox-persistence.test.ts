@@ -18,7 +18,7 @@ import { sleep, tempDir, waitFor } from "./support/processes";
 import type { ChildConfig } from "./support/outbox-child";
 
 /** SIGKILLs in `npm test`; KISME_OUTBOX_KILLS=200 (say) for the long variant. */
-const KILLS = Math.max(1, Number(process.env["KISME_OUTBOX_KILLS"] ?? 20));
+const KILLS = Math.max(1, Number(process.env["KISME_OUTBOX_KILLS"] ?? 50));
 const CHILD = join(__dirname, "support", "outbox-child.js");
 
 interface Device {
