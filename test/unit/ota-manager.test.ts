@@ -8,6 +8,10 @@ import { toHex, utf8 } from "../../src/core/bytes";
 import { FakeCrypto, FakeHttpStream, MemoryUpdateWriter, encodeBase64, fakeSign, testImage, type FakeExchange } from "../support/fake-ota";
 import { sha256 } from "../support/sha256";
 import { ManualClock, SequenceRandom, flush } from "../support/manual-clock";
+import type { UpdateWriter } from "../../src/ports/update-writer";
+import { BOOTLOADER_ROLLBACK_REASON, PartitionUpdateWriter } from "../../src/update/partition-update-writer";
+import { SimulatedPartitions } from "../../src/update/simulated-partitions";
+import { MemoryStore } from "../../src/ports/storage";
 
 const KEY = new Uint8Array(65).fill(7);
 KEY[0] = 4;
@@ -26,10 +30,10 @@ interface Reported extends FirmwareReport {
   at: number;
 }
 
-function setup(options: { running?: string; writer?: MemoryUpdateWriter; clock?: ManualClock; overrides?: Partial<OtaManagerOptions> } = {}) {
+function setup<W extends UpdateWriter = MemoryUpdateWriter>(options: { running?: string; writer?: W; clock?: ManualClock; overrides?: Partial<OtaManagerOptions> } = {}) {
   const clock = options.clock ?? new ManualClock();
   const running = options.running ?? "1.2.3";
-  const writer = options.writer ?? new MemoryUpdateWriter(running, 64 * 1024);
+  const writer = (options.writer ?? new MemoryUpdateWriter(running, 64 * 1024)) as W;
   const stream = new FakeHttpStream();
   const crypto = new FakeCrypto();
   const reports: Reported[] = [];
@@ -442,6 +446,61 @@ describe("OtaManager", () => {
       setup({ running: "1.3.0", writer });
       assert.deepEqual(writer.rollbacks, ["not-confirmed: booted 3 times without reaching the hub (limit 2)"]);
       assert.equal(writer.boot, "a");
+    });
+  });
+
+  describe("over ESP-IDF style partitions (PartitionUpdateWriter, the bootloader's one-boot rule)", () => {
+    function device() {
+      const store = new MemoryStore();
+      const bytes = new Map<string, number>();
+      const media = { erase: (label: string) => bytes.set(label, 0), append: (label: string, chunk: Uint8Array) => bytes.set(label, (bytes.get(label) ?? 0) + chunk.length) };
+      let restarts = 0;
+      const powerOn = () => {
+        const partitions = new SimulatedPartitions({ store, media, size: 64 * 1024, factoryVersion: "1.2.3", restart: () => restarts++ });
+        return { partitions, writer: new PartitionUpdateWriter({ partitions, store, runningVersion: "1.2.3" }) };
+      };
+      return { powerOn, bytes, restarts: () => restarts };
+    }
+
+    it("installs, restarts into the new partition, and confirms it once the hub has accepted the report", async () => {
+      const d = device();
+      let boot = d.powerOn();
+      const t = setup({ writer: boot.writer });
+      t.desire(manifest());
+      serve(t.stream.last);
+      assert.deepEqual(t.statuses(), ["downloading", "verifying", "applying", "rebooting"]);
+      assert.equal(d.bytes.get("ota_1"), IMAGE.length);
+      await t.clock.advance(1000);
+      assert.equal(t.restarts(), 1);
+      t.ota.dispose();
+      boot = d.powerOn();
+      const n = setup({ running: boot.writer.slots().runningVersion, writer: boot.writer });
+      assert.equal(n.ota.status.currentVersion, "1.3.0");
+      assert.equal(boot.partitions.running().state, "pendingVerify");
+      n.ota.hubConnected();
+      await flush();
+      assert.equal(boot.partitions.running().state, "valid");
+      assert.equal(n.ota.status.status, "succeeded");
+    });
+
+    it("a restart before the confirmation goes back to the old image, which reports rolledBack and does not retry it", async () => {
+      const d = device();
+      const t = setup({ writer: d.powerOn().writer });
+      t.desire(manifest());
+      serve(t.stream.last);
+      await t.clock.advance(1000);
+      t.ota.dispose();
+      const pending = d.powerOn();
+      const p = setup({ running: pending.writer.slots().runningVersion, writer: pending.writer });
+      assert.equal(p.ota.status.status, "applying");
+      p.ota.dispose(); // e.g. a crash or power cut before the hub was reached
+      const old = d.powerOn();
+      assert.equal(old.writer.slots().runningVersion, "1.2.3");
+      const o = setup({ running: "1.2.3", writer: old.writer });
+      o.ota.hubConnected();
+      assert.deepEqual({ ...o.reports[0]!, at: 0 }, { currentVersion: "1.2.3", targetVersion: "1.3.0", status: "rolledBack", progress: 0, lastError: BOOTLOADER_ROLLBACK_REASON, at: 0 });
+      o.desire(manifest(), 9);
+      assert.equal(o.stream.exchanges.length, 0, "the rolled-back image is not tried again by itself");
     });
   });
 });
