@@ -1,118 +1,47 @@
 import assert from "node:assert/strict";
-import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:https";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { EgressPolicy, INTEGRATION_GUIDE_EGRESS, type EgressAttempt } from "../../src/net/egress-policy";
-import { StaticRoutes } from "../../src/net/guarded-network";
-import { GuardedHttpStreamClient } from "../../src/net/guarded-http-stream";
-import { scoped } from "../../src/ports/logger";
-import { OtaManager, type FirmwareReport } from "../../src/update/ota-manager";
-import { canonicalMessage, checkManifest, parseManifest, type FirmwareManifest } from "../../src/update/update-manifest";
-import { NodeHttpStreamClient } from "../../host/adapters/node-http-stream";
+import { checkManifest, parseManifest, type FirmwareManifest } from "../../src/update/update-manifest";
 import { NodeCrypto } from "../../host/adapters/node-crypto";
-import { FileUpdateWriter } from "../../host/adapters/file-update-writer";
-import { NodeClock, NodeRandom } from "../../host/adapters/node-platform";
-import { issueServer } from "../../host/pki/dev-pki";
+import { BLOB, BlobServer, serveBlob, type BlobHandler } from "./support/blob-server";
 import { MemoryLogger, TestPki } from "./support/fixture";
+import { powerOnOtaDevice, OTA_CHUNK as CHUNK, type OtaDevice as Device } from "./support/ota-device";
 import { sleep, tempDir, waitFor } from "./support/processes";
 
-const BLOB = "kismefw.blob.core.windows.net";
 const FACTORY = "1.2.3";
 const SLOT_SIZE = 512 * 1024;
-const CHUNK = 4096;
-
-type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
-
-interface Served {
-  url: string | undefined;
-  range: string | undefined;
-  status: number;
-  bodyBytes: number;
-}
-
-/** Serves `body` as blob storage does: 200, or 206 for `Range: bytes=N-`, 416 past the end. */
-const blob: Handler = (req, res, body) => {
-  const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
-  if (range) {
-    const start = Number(range[1]);
-    if (start >= body.length) {
-      res.writeHead(416, { "content-range": `bytes */${body.length}` });
-      res.end();
-      return;
-    }
-    res.writeHead(206, { "content-length": String(body.length - start), "content-range": `bytes ${start}-${body.length - 1}/${body.length}`, "content-type": "application/octet-stream" });
-    res.end(body.subarray(start));
-    return;
-  }
-  res.writeHead(200, { "content-length": String(body.length), "content-type": "application/octet-stream" });
-  res.end(body);
-};
 
 describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed A/B slots)", function () {
   this.timeout(30_000);
   let pki: TestPki;
-  let server: Server;
-  let port: number;
+  let blobs: BlobServer;
   let releaseKey: KeyObject;
   let publicKeyDer: Uint8Array;
   let strangerKey: KeyObject;
   const image = randomBytes(200 * 1024 + 123);
-  const images = new Map<string, Buffer>();
-  const served: Served[] = [];
-  let behave: Handler = blob;
   let dir: string;
   let logger: MemoryLogger;
   const devices: Device[] = [];
 
   before(async () => {
     pki = new TestPki();
-    const cred = issueServer(pki.ca, [BLOB]);
     const pair = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
     releaseKey = pair.privateKey;
     publicKeyDer = new Uint8Array(pair.publicKey.export({ format: "der", type: "spki" }));
     strangerKey = generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey;
-    server = createServer({ cert: readFileSync(cred.cert), key: readFileSync(cred.key) }, (req, res) => {
-      const record: Served = { url: req.url, range: req.headers.range, status: 0, bodyBytes: 0 };
-      served.push(record);
-      const write = res.write.bind(res);
-      const end = res.end.bind(res);
-      res.write = ((chunk: Buffer, ...rest: never[]) => {
-        record.bodyBytes += chunk?.length ?? 0;
-        return write(chunk, ...rest);
-      }) as typeof res.write;
-      res.end = ((chunk?: Buffer, ...rest: never[]) => {
-        if (chunk && typeof chunk !== "function") record.bodyBytes += chunk.length;
-        return end(chunk as Buffer, ...rest);
-      }) as typeof res.end;
-      res.on("finish", () => (record.status = res.statusCode));
-      const body = images.get((req.url ?? "").replace(/\?.*$/, ""));
-      if (!body) {
-        record.status = 404;
-        res.writeHead(404, { "content-type": "application/xml" });
-        res.end("<Error><Code>BlobNotFound</Code></Error>");
-        return;
-      }
-      behave(req, res, body);
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    port = (server.address() as AddressInfo).port;
+    blobs = await BlobServer.start(pki.ca);
   });
 
   after(async () => {
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
+    await blobs?.close();
     if (pki) rmSync(pki.dir, { recursive: true, force: true });
   });
 
   beforeEach(() => {
     dir = tempDir("ota");
-    served.length = 0;
-    images.clear();
-    behave = blob;
+    blobs.reset();
     logger = new MemoryLogger();
   });
 
@@ -123,90 +52,24 @@ describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed 
   });
 
   function signed(fields: Partial<FirmwareManifest> & { body?: Buffer }, key: KeyObject = releaseKey): FirmwareManifest {
-    const body = fields.body ?? image;
-    const path = `/firmware/kisbox-${fields.version ?? "1.3.0"}.bin`;
-    images.set(path, body);
-    const base = {
-      version: "1.3.0",
-      url: `https://${BLOB}${path}?sv=2024-11-04&sr=b&sig=abc%3D`,
-      size: body.length,
-      sha256: createHash("sha256").update(body).digest("hex"),
-      ...fields,
-    };
-    delete (base as { body?: Buffer }).body;
-    const signature = sign("sha256", Buffer.from(canonicalMessage(base)), key).toString("base64");
-    return { ...base, signature };
-  }
-
-  interface Device {
-    readonly writer: FileUpdateWriter;
-    readonly ota: OtaManager;
-    readonly reports: FirmwareReport[];
-    readonly attempts: EgressAttempt[];
-    /** The firmware asked for a restart (after an update, or to roll back). */
-    readonly restarted: boolean;
-    shutdown(): void;
+    const { body, ...manifest } = fields;
+    return blobs.publish(body ?? image, key, { version: "1.3.0", ...manifest });
   }
 
   /** Powers the device on from its slot directory: the "bootloader" picks the slot, the firmware of that slot runs. */
   function powerOn(overrides: { confirmTimeoutMs?: number; stallTimeoutMs?: number; publicKey?: Uint8Array } = {}): Device {
-    const clock = new NodeClock();
-    const reports: FirmwareReport[] = [];
-    const attempts: EgressAttempt[] = [];
-    const policy = new EgressPolicy(INTEGRATION_GUIDE_EGRESS, scoped(logger, "egress"));
-    policy.onAttempt((a) => attempts.push(a));
-    const routes = new StaticRoutes().set(BLOB, 443, "tcp", { address: "127.0.0.1", port });
-    let restarted = false;
-    let ota: OtaManager | undefined;
-    const shutdown = (): void => {
-      ota?.dispose();
-      clock.clearAll();
-    };
-    const restart = (): void => {
-      restarted = true;
-      shutdown();
-    };
-    const writer = FileUpdateWriter.powerOn(join(dir, "flash"), { slotSize: SLOT_SIZE, factoryVersion: FACTORY, restart });
-    ota = new OtaManager({
-      currentVersion: writer.slots().runningVersion,
-      clock,
-      random: new NodeRandom(),
-      logger: scoped(logger, "ota"),
-      stream: new GuardedHttpStreamClient(new NodeHttpStreamClient(), { policy, routes, clockValid: () => true }),
-      crypto: new NodeCrypto(),
-      writer,
-      reporter: {
-        report: (patch) => {
-          reports.push(patch.firmware as FirmwareReport);
-          return Promise.resolve(reports.length);
-        },
-      },
+    const device = powerOnOtaDevice({
+      flash: join(dir, "flash"),
+      slotSize: SLOT_SIZE,
+      factoryVersion: FACTORY,
+      blobPort: blobs.port,
+      ca: pki.caPem,
       publicKey: overrides.publicKey ?? publicKeyDer,
-      allowsHost: (host, p) => policy.allows(host, p, "tcp"),
-      ca: [pki.caPem],
-      restart,
-      chunkSize: CHUNK,
-      stallTimeoutMs: overrides.stallTimeoutMs ?? 2000,
-      connectTimeoutMs: 3000,
-      maxRetries: 2,
-      backoff: { initialMs: 20, maxMs: 50 },
-      progressIntervalMs: 0,
-      rebootDelayMs: 10,
-      confirmTimeoutMs: overrides.confirmTimeoutMs ?? 5000,
-      maxPendingBoots: 2,
+      logger,
+      ...(overrides.stallTimeoutMs !== undefined ? { stallTimeoutMs: overrides.stallTimeoutMs } : {}),
+      ...(overrides.confirmTimeoutMs !== undefined ? { confirmTimeoutMs: overrides.confirmTimeoutMs } : {}),
     });
-    const device: Device = {
-      writer,
-      ota,
-      reports,
-      attempts,
-      get restarted() {
-        return restarted;
-      },
-      shutdown,
-    };
     devices.push(device);
-    ota.boot();
     return device;
   }
 
@@ -235,8 +98,8 @@ describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed 
     assert.ok(progress.length >= 5 && progress.length <= 11, `progress reported in 10 % steps: ${progress.join(",")}`);
     assert.deepEqual(readFileSync(d.writer.slotFile("b")), image);
     assert.deepEqual(d.writer.record().pending, { slot: "b", previous: "a", bootCount: 0 });
-    assert.equal(served.length, 1);
-    assert.equal(served[0]!.range, undefined);
+    assert.equal(blobs.served.length, 1);
+    assert.equal(blobs.served[0]!.range, undefined);
     assert.deepEqual(d.attempts.map((a) => [a.host, a.port, a.allowed]), [[BLOB, 443, true]]);
 
     // The restart: the bootloader starts slot b, pending verification.
@@ -255,7 +118,7 @@ describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed 
     assert.equal(again.ota.status.status, "idle");
   });
 
-  const FAILURES: ReadonlyArray<{ name: string; manifest: () => FirmwareManifest; behave?: Handler; error: RegExp; requests: number; stallTimeoutMs?: number }> = [
+  const FAILURES: ReadonlyArray<{ name: string; manifest: () => FirmwareManifest; behave?: BlobHandler; error: RegExp; requests: number; stallTimeoutMs?: number }> = [
     { name: "a bad hash", manifest: () => ({ ...signed({ sha256: createHash("sha256").update("other").digest("hex") }) }), error: /^hash-mismatch: /, requests: 1 },
     { name: "a bad signature", manifest: () => ({ ...signed({}), signature: signed({ version: "1.3.1" }).signature }), error: /^bad-signature: /, requests: 0 },
     { name: "a manifest signed with another key", manifest: () => signed({}, strangerKey), error: /^bad-signature: /, requests: 0 },
@@ -263,7 +126,7 @@ describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed 
       name: "a truncated image (the blob holds fewer bytes than signed)",
       manifest: () => {
         const m = signed({});
-        images.set(m.url.replace(/^https:\/\/[^/]+/, "").replace(/\?.*$/, ""), image.subarray(0, 150_000));
+        blobs.images.set(m.url.replace(/^https:\/\/[^/]+/, "").replace(/\?.*$/, ""), image.subarray(0, 150_000));
         return m;
       },
       error: /^size-mismatch: the server has 150000 bytes, the manifest says 204923$/,
@@ -273,7 +136,7 @@ describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed 
       name: "a body cut short (no length up front) and a shorter blob on the resume",
       manifest: () => signed({}),
       behave: (req, res, body) => {
-        if (req.headers.range) return blob(req, res, body.subarray(0, 100_000));
+        if (req.headers.range) return serveBlob(req, res, body.subarray(0, 100_000));
         res.writeHead(200, { "content-type": "application/octet-stream" }); // chunked: no length to check up front
         res.end(body.subarray(0, 100_000));
       },
@@ -320,13 +183,13 @@ describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed 
     it(`fails on ${c.name}: the right lastError, the boot slot unchanged`, async () => {
       const d = powerOn(c.stallTimeoutMs ? { stallTimeoutMs: c.stallTimeoutMs } : {});
       const m = c.manifest();
-      if (c.behave) behave = c.behave;
+      if (c.behave) blobs.behave = c.behave;
       d.ota.onDesired({ properties: { firmware: m }, version: 2, full: true });
       await waitFor(settled(d), "the update to end", 15_000);
       assert.equal(d.ota.status.status, "failed");
       assert.match(d.ota.status.lastError ?? "", c.error);
       assert.equal(d.reports[d.reports.length - 1]!.status, "failed");
-      assert.equal(served.length, c.requests);
+      assert.equal(blobs.served.length, c.requests);
       assertUntouched(d);
       // A restart now boots the old image, which knows nothing pending.
       d.shutdown();
@@ -339,8 +202,8 @@ describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed 
   it("resumes with Range after the server drops the connection, re-fetching less than one chunk", async () => {
     const CUT = 100_000 + 777;
     let first = true;
-    behave = (req, res, body) => {
-      if (!first) return blob(req, res, body);
+    blobs.behave = (req, res, body) => {
+      if (!first) return serveBlob(req, res, body);
       first = false;
       res.writeHead(200, { "content-length": String(body.length) });
       // Send CUT bytes, then drop the connection once they have left.
@@ -350,11 +213,11 @@ describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed 
     d.ota.onDesired({ properties: { firmware: signed({}) }, version: 2, full: true });
     await waitFor(settled(d), "the update to finish", 10_000);
     assert.equal(d.ota.status.status, "rebooting", d.ota.status.lastError ?? "");
-    assert.equal(served.length, 2);
-    const start = Number(/^bytes=(\d+)-$/.exec(served[1]!.range ?? "")?.[1]);
+    assert.equal(blobs.served.length, 2);
+    const start = Number(/^bytes=(\d+)-$/.exec(blobs.served[1]!.range ?? "")?.[1]);
     assert.equal(start % CHUNK, 0, "resumes at a chunk boundary");
     assert.ok(start > CUT - CHUNK && start <= CUT, `resumed at ${start}, the cut was at ${CUT}`);
-    assert.equal(served[1]!.status, 206);
+    assert.equal(blobs.served[1]!.status, 206);
     assert.ok(d.ota.bytesReceived - image.length < CHUNK, `received ${d.ota.bytesReceived} for ${image.length}`);
     assert.deepEqual(readFileSync(d.writer.slotFile("b")), image);
   });
@@ -386,10 +249,10 @@ describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed 
       lastError: "not-confirmed: did not reach the hub and report its version within 300 ms",
     });
     // The twin still names 1.3.0 (a full sync after the reconnect): not downloaded again.
-    served.length = 0;
+    blobs.served.length = 0;
     old.ota.onDesired({ properties: { firmware: signed({}) }, version: 2, full: true });
     await sleep(100);
-    assert.equal(served.length, 0);
+    assert.equal(blobs.served.length, 0);
   });
 
   it("scripts/release-image.mjs signs what the device accepts (openssl key, made as its --help says)", async () => {
@@ -413,7 +276,7 @@ describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed 
     assert.equal(checkManifest(down, checks, new NodeCrypto(), publicKey).host, BLOB);
     // And a device with that key built in installs it.
     const d = powerOn({ publicKey });
-    images.set("/firmware/kisbox-1.3.0.bin", image);
+    blobs.images.set("/firmware/kisbox-1.3.0.bin", image);
     d.ota.onDesired({ properties: patch, version: 2, full: true });
     await waitFor(settled(d), "the update to finish", 10_000);
     assert.equal(d.ota.status.status, "rebooting", d.ota.status.lastError ?? "");
