@@ -1,119 +1,16 @@
 /**
- * HttpsClient port (src/ports/https.ts) over the SDK's ECMA-419 HTTP client (`embedded:network/http/client`,
- * examples/io/tcp/httpclient in SDK 8.2.3) on the ECMA-419 TLS socket (`embedded:io/socket/tcp/tls`).
- *
- * One request per connection: resolve (or take `request.route`), TCP, TLS (mutual when `request.client` is
- * given), one request, the whole response, close. What the port requires and how it is met:
- * - TLS: `secure.certificate` = the first trusted root (DER); further roots are registered with the SDK's
- *   certificate manager (`ssl/cert`), which trusts them for every connection; `clientCertificates` = [device
- *   certificate DER], `clientKey` = PKCS#8 DER; `serverName` = `request.host` (SNI and the certificate check,
- *   also when `route` sends the socket elsewhere).
- * - `route`: the connection goes to route.address:route.port; Host header, SNI and certificate check keep the
- *   logical name.
- * - Whole-request timeout (DNS to last byte): the client is closed and the promise rejects (ETIMEDOUT).
+ * HttpsClient port (src/ports/https.ts): whole responses (bootstrap), over the shared exchange (https-exchange.ts).
  * - `maxBodyBytes`: a larger Content-Length, or more body bytes than that, aborts the request (E2BIG); never a
  *   partial body.
- * - Header names in lower case (the client lower-cases them; this adapter does it again).
- * - No redirects: the client never follows them; a 3xx resolves like any other status.
  * - HEAD: the client would wait for the body a Content-Length announces, so a HEAD request completes at the
  *   headers.
- * - A body without Content-Length or chunked encoding ends when the server closes the connection; the client
- *   reports that as an error, which this adapter reads as the end of the body.
- *
- * Containment: exceptions thrown inside the TLS layer (e.g. a rejected certificate, thrown out of the
- * handshake) or the client's response parser during a socket callback are caught at the TCP and TLS callbacks
- * and reject the request; the VM is never aborted from there. Left: the TLS socket and the HTTP client also
- * continue work from their own zero-delay timers (TLS: buffered records; client: chunked bodies, completion);
- * an exception there would still reach the host. Not seen in testing.
- *
- * Why the ECMA-419 client and not the legacy `http` Request: it takes the ECMA-419 TLS socket, the same one the
- * MQTT connector uses (one TLS stack, one way to pass `secure`), lets this adapter choose the address (route)
- * apart from the host name, and hands over the body in pieces the adapter can count and refuse.
  */
-import HTTPClient from "embedded:network/http/client";
-import TLSSocket from "embedded:io/socket/tcp/tls";
-import TCP from "embedded:io/socket/tcp";
-import Timer from "timer";
-import CertificateManager from "ssl/cert";
 import type { HttpsClient, HttpsRequest, HttpsResponse } from "ports/https";
 import type { Logger } from "ports/logger";
-import { DEFAULT_RESOLVE_TIMEOUT_MS, isIPv4, resolveIPv4 } from "adapters/name-resolver";
+import { DEFAULT_RESOLVE_TIMEOUT_MS } from "adapters/name-resolver";
+import { HttpsExchange, HttpsRequestError } from "adapters/https-exchange";
 
-// ---- the client's and the sockets' real API (narrow local types) --------------------------------------------
-
-type Bytes = ArrayBufferLike | ArrayBufferView;
-
-interface ClientRequest {
-  read(count: number): ArrayBuffer | undefined;
-  write(data: Bytes | undefined): number;
-}
-
-interface RequestOptions {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Map<string, string>;
-  onHeaders(this: ClientRequest, status: number, headers: Map<string, string>, statusText: string): void;
-  onReadable(this: ClientRequest, count: number): void;
-  onWritable(this: ClientRequest, count: number): void;
-  onDone(this: ClientRequest, error: Error | null): void;
-}
-
-interface Client {
-  request(options: RequestOptions): ClientRequest;
-  close(): void;
-}
-
-interface ResolveRequest {
-  readonly host: string;
-  onResolved(host: string, address: string): void;
-  onError(host: string): void;
-}
-
-interface ClientOptions {
-  /** Sent as the Host header and passed to the resolver. */
-  readonly host: string;
-  readonly port: number;
-  readonly dns: { readonly io: new (options: object) => { resolve(request: ResolveRequest): void; close(): void } };
-  readonly socket: Record<string, unknown>;
-  readonly onError: (error?: unknown) => void;
-}
-
-const Client = HTTPClient as unknown as new (options: ClientOptions) => Client;
-
-interface StreamSocket {
-  read(into?: number | Bytes): unknown;
-  write(data: Bytes, options?: object): number;
-  close(): void;
-  format: string;
-}
-
-interface StreamSocketOptions {
-  readonly onReadable?: (count: number) => void;
-  readonly onWritable?: (count: number) => void;
-  readonly onError?: () => void;
-  readonly [option: string]: unknown;
-}
-
-type StreamSocketConstructor = new (options: StreamSocketOptions) => StreamSocket;
-
-const TlsSocketClass = TLSSocket as unknown as StreamSocketConstructor;
-const TcpSocketClass = TCP as unknown as StreamSocketConstructor;
-
-// ---- errors -----------------------------------------------------------------------------------------------------
-
-export type HttpsErrorCode = "EINVAL" | "ENOTFOUND" | "ECONNECT" | "ETLS" | "EPROTO" | "ETIMEDOUT" | "E2BIG" | "EINTERNAL";
-
-/** Why a request failed; the message says which request and what happened. */
-export class HttpsRequestError extends Error {
-  // A class field, not `this.name = ...`: on Moddable Error.prototype is frozen and that assignment throws.
-  override readonly name = "HttpsRequestError";
-  constructor(
-    message: string,
-    readonly code: HttpsErrorCode,
-  ) {
-    super(message);
-  }
-}
+export { HttpsRequestError, type HttpsErrorCode } from "adapters/https-exchange";
 
 export interface ModdableHttpsClientOptions {
   /** Name look-up limit within the request's own timeout (default 10 s). */
@@ -133,163 +30,51 @@ export class ModdableHttpsClient implements HttpsClient {
 
   request(request: HttpsRequest): Promise<HttpsResponse> {
     return new Promise<HttpsResponse>((resolve, reject) => {
-      new Exchange(request, this.resolveTimeoutMs, this.logger, resolve, reject).start();
+      if (!(request.maxBodyBytes >= 0)) {
+        reject(new HttpsRequestError(`${request.method} https://${request.host}${request.path}: maxBodyBytes must not be negative`, "EINVAL"));
+        return;
+      }
+      new BufferedExchange(request, this.resolveTimeoutMs, this.logger, resolve, reject).start();
     });
   }
 }
 
-// ---- one request ----------------------------------------------------------------------------------------------
-
-class Exchange {
-  private settled = false;
-  private client: Client | undefined;
-  private timer: Timer | undefined;
-  /** Nesting of client/socket callbacks: closing the client from inside one is deferred. */
-  private depth = 0;
-  /** What went wrong below the client (it reports every failure as an empty Error). */
-  private fault: { readonly message: string; readonly code: HttpsErrorCode } | undefined;
-  private status: number | undefined;
-  private headers: Record<string, string> = {};
-  private closeDelimited = false;
+/** Collects the body (up to maxBodyBytes) and resolves with the whole response. */
+class BufferedExchange extends HttpsExchange {
   private readonly chunks: Uint8Array[] = [];
   private received = 0;
-  private readonly label: string;
 
   constructor(
-    private readonly request: HttpsRequest,
-    private readonly resolveTimeoutMs: number,
-    private readonly logger: Logger | undefined,
-    private readonly resolvePromise: (response: HttpsResponse) => void,
-    private readonly rejectPromise: (error: Error) => void,
+    private readonly whole: HttpsRequest,
+    resolveTimeoutMs: number,
+    logger: Logger | undefined,
+    private readonly resolve: (response: HttpsResponse) => void,
+    private readonly reject: (error: Error) => void,
   ) {
-    this.label = `${request.method} https://${request.host}${request.port === 443 ? "" : `:${request.port}`}${request.path}`;
+    super(whole, resolveTimeoutMs, logger, "whole");
   }
 
-  start(): void {
-    const r = this.request;
-    try {
-      if (!(r.timeoutMs > 0) || !(r.maxBodyBytes >= 0)) throw new HttpsRequestError(`${this.label}: timeoutMs and maxBodyBytes must be positive`, "EINVAL");
-      if (!r.path.startsWith("/")) throw new HttpsRequestError(`${this.label}: the path must start with "/"`, "EINVAL");
-      if (r.ca.length === 0) throw new HttpsRequestError(`${this.label}: no trusted root certificate`, "EINVAL");
-      // The TLS layer takes one trusted root per connection (`certificate`); further roots are registered with
-      // its certificate manager, which consults them for every connection (idempotent).
-      for (let i = 1; i < r.ca.length; i++) CertificateManager.register(toBuffer(r.ca[i]!));
-
-      this.timer = Timer.set(() => {
-        this.timer = undefined;
-        this.fail(`timed out after ${r.timeoutMs} ms`, "ETIMEDOUT");
-      }, r.timeoutMs);
-
-      const target = r.route ?? { address: undefined, port: r.port };
-      const headers = new Map<string, string>();
-      for (const name of Object.keys(r.headers ?? {})) {
-        const lower = name.toLowerCase();
-        // The client writes Host itself; Content-Length is the body's.
-        if (lower === "host" || lower === "content-length" || lower === "transfer-encoding") continue;
-        headers.set(lower, r.headers![name]!);
-      }
-      if (r.body !== undefined) headers.set("content-length", String(r.body.byteLength));
-      headers.set("connection", "close");
-
-      const secure: Record<string, unknown> = { certificate: toBuffer(r.ca[0]!), serverName: r.host };
-      if (r.client) {
-        secure.clientCertificates = [toBuffer(r.client.certificate)];
-        secure.clientKey = toBuffer(r.client.key);
-      }
-
-      this.client = new Client({
-        // Host header: the logical name, with the port unless it is the default one.
-        host: r.port === 443 ? r.host : `${r.host}:${r.port}`,
-        port: target.port,
-        dns: { io: this.resolverClass(target.address) },
-        socket: { io: this.guardedTlsClass(), TCP: { io: this.guardedTcpClass() }, nodelay: true, secure },
-        // Called after onDone, with the client's own Error for a malformed response (socket errors: no argument).
-        onError: (error?: unknown) =>
-          this.callback(() => {
-            if (error instanceof Error && error.message) this.fault ??= { message: `bad HTTP response: ${error.message}`, code: "EPROTO" };
-            this.failFromClient();
-          }),
-      });
-      const exchange = this;
-      let bodyWritten = 0;
-      this.client.request({
-        method: r.method,
-        path: r.path,
-        headers,
-        onHeaders(status, responseHeaders) {
-          exchange.callback(() => exchange.onHeaders(status, responseHeaders));
-        },
-        onReadable(count) {
-          exchange.callback(() => exchange.onReadable(this, count));
-        },
-        onWritable(count) {
-          exchange.callback(() => {
-            const body = r.body;
-            if (!body || exchange.settled) return;
-            const end = Math.min(body.byteLength, bodyWritten + count);
-            if (end <= bodyWritten) return;
-            this.write(body.subarray(bodyWritten, end));
-            bodyWritten = end;
-          });
-        },
-        onDone(error) {
-          if (!error) exchange.callback(() => exchange.succeed());
-          // The client says only "failed"; its onError, right after this, may say why. Decide after it.
-          else Promise.resolve().then(() => exchange.callback(() => exchange.failFromClient()));
-        },
-      });
-      this.log("debug", "request", { request: this.label, to: r.route ? `${r.route.address}:${r.route.port}` : undefined });
-    } catch (error) {
-      if (error instanceof HttpsRequestError) this.finish(error);
-      else this.fail(`could not start: ${message(error)}`, "EINTERNAL");
-    }
-  }
-
-  // ---- client callbacks (run inside `callback`) ----
-
-  private onHeaders(status: number, headers: Map<string, string>): void {
-    if (this.settled) return;
-    this.status = status;
-    const record: Record<string, string> = {};
-    headers.forEach((value, name) => {
-      record[String(name).toLowerCase()] = String(value);
-    });
-    this.headers = record;
-    const length = record["content-length"];
-    const chunked = (record["transfer-encoding"] ?? "").toLowerCase().includes("chunked");
-    this.closeDelimited = length === undefined && !chunked;
-    if (length !== undefined && Number(length) > this.request.maxBodyBytes) {
-      this.fail(`response body of ${length} bytes exceeds ${this.request.maxBodyBytes} bytes`, "E2BIG");
+  protected head(_status: number, headers: Readonly<Record<string, string>>): void {
+    const length = headers["content-length"];
+    if (length !== undefined && Number(length) > this.whole.maxBodyBytes) {
+      this.fail(`response body of ${length} bytes exceeds ${this.whole.maxBodyBytes} bytes`, "E2BIG");
       return;
     }
-    if (this.request.method === "HEAD") this.succeed();
+    if (this.whole.method === "HEAD") this.succeed();
   }
 
-  private onReadable(request: ClientRequest, count: number): void {
-    if (this.settled || count <= 0) return;
-    if (this.received + count > this.request.maxBodyBytes) {
-      this.fail(`response body exceeds ${this.request.maxBodyBytes} bytes`, "E2BIG");
+  protected body(count: number, read: (count: number) => Uint8Array | undefined): void {
+    if (this.received + count > this.whole.maxBodyBytes) {
+      this.fail(`response body exceeds ${this.whole.maxBodyBytes} bytes`, "E2BIG");
       return;
     }
-    const data = request.read(count);
-    if (!data) return;
-    const bytes = new Uint8Array(data);
+    const bytes = read(count);
+    if (!bytes) return;
     this.chunks.push(bytes);
     this.received += bytes.byteLength;
   }
 
-  /** The client reported a failure (always an empty Error): say what it was, as far as known. */
-  private failFromClient(): void {
-    if (this.settled) return;
-    if (this.fault) return this.fail(this.fault.message, this.fault.code);
-    if (this.status !== undefined && this.closeDelimited) return this.succeed(); // body ended by the close
-    if (this.status !== undefined) return this.fail("connection closed before the response was complete", "EPROTO");
-    this.fail("connection failed or closed before a response (network or TLS)", "ECONNECT");
-  }
-
-  private succeed(): void {
-    if (this.settled) return;
-    if (this.status === undefined) return this.fail("no response", "EPROTO");
+  protected succeeded(): void {
     let body: Uint8Array;
     if (this.chunks.length === 1) body = this.chunks[0]!;
     else {
@@ -300,216 +85,10 @@ class Exchange {
         offset += chunk.byteLength;
       }
     }
-    this.log("debug", "response", { request: this.label, status: this.status, bytes: body.byteLength });
-    this.finish(undefined, { status: this.status, headers: this.headers, body });
+    this.resolve({ status: this.status!, headers: this.headers, body });
   }
 
-  private fail(reason: string, code: HttpsErrorCode): void {
-    if (this.settled) return;
-    this.log("debug", "request failed", { request: this.label, reason, code });
-    this.finish(new HttpsRequestError(`${this.label}: ${reason}`, code));
-  }
-
-  private finish(error: Error | undefined, response?: HttpsResponse): void {
-    if (this.settled) return;
-    this.settled = true;
-    if (this.timer !== undefined) Timer.clear(this.timer);
-    this.timer = undefined;
-    const client = this.client;
-    this.client = undefined;
-    if (client) {
-      // Closing the client from inside one of its callbacks would leave it working on a closed socket.
-      if (this.depth > 0) Timer.set(() => safely(() => client.close()), 0);
-      else safely(() => client.close());
-    }
-    if (error) this.rejectPromise(error);
-    else this.resolvePromise(response!);
-  }
-
-  /** Runs a client or socket callback; nothing thrown here may reach the client (or the host below it). */
-  private callback(body: () => void): void {
-    this.depth++;
-    try {
-      body();
-    } catch (error) {
-      this.log("warn", "HTTP callback failed", { request: this.label, error: message(error) });
-      this.fail(`internal error: ${message(error)}`, "EINTERNAL");
-    } finally {
-      this.depth--;
-    }
-  }
-
-  private log(level: "debug" | "warn", text: string, fields?: Record<string, string | number | undefined>): void {
-    try {
-      this.logger?.log(level, "https", text, fields);
-    } catch {
-      // logging never breaks a request
-    }
-  }
-
-  // ---- resolver and socket classes bound to this request ----
-
-  /** An ECMA-419-style resolver: the route's address, or the system resolver. Always answers asynchronously. */
-  private resolverClass(routeAddress: string | undefined): ClientOptions["dns"]["io"] {
-    const exchange = this;
-    const host = this.request.host;
-    const timeoutMs = this.resolveTimeoutMs;
-    return class Resolver {
-      resolve(request: ResolveRequest): void {
-        const lookup = routeAddress !== undefined && isIPv4(routeAddress) ? Promise.resolve(routeAddress) : resolveIPv4(routeAddress ?? host, timeoutMs);
-        lookup.then(
-          (address) => {
-            if (exchange.settled) return;
-            exchange.callback(() => request.onResolved(request.host, address));
-          },
-          (error: unknown) => {
-            if (exchange.settled) return;
-            exchange.fault ??= { message: message(error), code: "ENOTFOUND" };
-            exchange.callback(() => request.onError(request.host));
-          },
-        );
-      }
-      close(): void {}
-    };
-  }
-
-  /** The TLS socket the client uses, with the client's callbacks guarded (its parser throws on bad input). */
-  private guardedTlsClass(): StreamSocketConstructor {
-    const exchange = this;
-    return class GuardedTLS implements StreamSocket {
-      readonly #socket: StreamSocket;
-      constructor(options: StreamSocketOptions) {
-        const guard =
-          (handler: ((count: number) => void) | undefined) =>
-          (count: number): void => {
-            if (exchange.settled || !handler) return;
-            exchange.depth++;
-            try {
-              handler(count);
-            } catch (error) {
-              exchange.fault ??= { message: `bad HTTP response: ${message(error)}`, code: "EPROTO" };
-              exchange.fail(exchange.fault.message, exchange.fault.code);
-            } finally {
-              exchange.depth--;
-            }
-          };
-        const onError = options.onError;
-        this.#socket = new TlsSocketClass({
-          ...options,
-          onReadable: guard(options.onReadable),
-          onWritable: guard(options.onWritable),
-          onError: () => {
-            if (exchange.settled) return;
-            exchange.depth++;
-            try {
-              onError?.();
-            } catch (error) {
-              exchange.fail(`internal error: ${message(error)}`, "EINTERNAL");
-            } finally {
-              exchange.depth--;
-            }
-          },
-        });
-      }
-      read(into?: number | Bytes): unknown {
-        return into === undefined ? this.#socket.read() : this.#socket.read(into);
-      }
-      write(data: Bytes, options?: object): number {
-        return options === undefined ? this.#socket.write(data) : this.#socket.write(data, options);
-      }
-      close(): void {
-        this.#socket.close();
-      }
-      get format(): string {
-        return this.#socket.format;
-      }
-      set format(value: string) {
-        this.#socket.format = value;
-      }
-    };
-  }
-
-  /** The TCP socket under TLS, with its callbacks guarded: an exception in the TLS layer fails the request. */
-  private guardedTcpClass(): StreamSocketConstructor {
-    const exchange = this;
-    return class GuardedTCP implements StreamSocket {
-      readonly #socket: StreamSocket;
-      // The TLS layer keeps its byte counts on the socket object.
-      readable = 0;
-      writable = 0;
-      constructor(options: StreamSocketOptions) {
-        const { onReadable, onWritable, onError } = options;
-        let connected = false;
-        const guard =
-          (handler: ((count: number) => void) | undefined, writable: boolean) =>
-          (count: number): void => {
-            if (writable) connected = true;
-            if (exchange.settled || !handler) return;
-            exchange.depth++;
-            try {
-              handler(count);
-            } catch (error) {
-              // Thrown by the TLS layer (handshake: untrusted or mismatched certificate, alerts) or above it.
-              exchange.fault ??= { message: `TLS failure: ${message(error)}`, code: "ETLS" };
-              exchange.fail(exchange.fault.message, exchange.fault.code);
-            } finally {
-              exchange.depth--;
-            }
-          };
-        this.#socket = new TcpSocketClass({
-          ...options,
-          onReadable: guard(onReadable, false),
-          onWritable: guard(onWritable, true),
-          onError: () => {
-            if (exchange.settled) return;
-            if (!connected) exchange.fault ??= { message: `cannot connect to ${String(options.address)}:${String(options.port)}`, code: "ECONNECT" };
-            exchange.depth++;
-            try {
-              onError?.();
-            } catch (error) {
-              exchange.fail(`internal error: ${message(error)}`, "EINTERNAL");
-            } finally {
-              exchange.depth--;
-            }
-          },
-        });
-      }
-      read(into?: number | Bytes): unknown {
-        return into === undefined ? this.#socket.read() : this.#socket.read(into);
-      }
-      write(data: Bytes, options?: object): number {
-        return options === undefined ? this.#socket.write(data) : this.#socket.write(data, options);
-      }
-      close(): void {
-        this.#socket.close();
-      }
-      get format(): string {
-        return this.#socket.format;
-      }
-      set format(value: string) {
-        this.#socket.format = value;
-      }
-    };
-  }
-}
-
-// ---- helpers ----------------------------------------------------------------------------------------------------
-
-/** The whole underlying buffer when the view covers it (no copy, e.g. a flash-resident Resource), else a copy. */
-function toBuffer(bytes: Uint8Array): ArrayBufferLike {
-  const buffer = bytes.buffer;
-  if (bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return buffer;
-  return bytes.slice().buffer;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message || error.name : String(error);
-}
-
-function safely(body: () => void): void {
-  try {
-    body();
-  } catch {
-    // best effort
+  protected failed(error: HttpsRequestError): void {
+    this.reject(error);
   }
 }

@@ -1,0 +1,497 @@
+/**
+ * One HTTPS exchange over the SDK's ECMA-419 HTTP client (`embedded:network/http/client`, examples/io/tcp/httpclient
+ * in SDK 8.2.3) on the ECMA-419 TLS socket (`embedded:io/socket/tcp/tls`): the common part of the HttpsClient
+ * (https-client.ts, whole responses) and HttpStreamClient (http-stream.ts, firmware images) adapters.
+ *
+ * One request per connection: resolve (or take `request.route`), TCP, TLS (mutual when `request.client` is
+ * given), one request, the response, close. What the ports require and how it is met:
+ * - TLS: `secure.certificate` = the first trusted root (DER); further roots are registered with the SDK's
+ *   certificate manager (`ssl/cert`), which trusts them for every connection; `clientCertificates` = [device
+ *   certificate DER], `clientKey` = PKCS#8 DER; `serverName` = `request.host` (SNI and the certificate check,
+ *   also when `route` sends the socket elsewhere).
+ * - `route`: the connection goes to route.address:route.port; Host header, SNI and certificate check keep the
+ *   logical name.
+ * - Timeout (ETIMEDOUT, the client closed): DNS to the last byte for whole responses; DNS to the response head
+ *   for streams.
+ * - Header names in lower case (the client lower-cases them; this adapter does it again).
+ * - No redirects: the client never follows them; a 3xx resolves like any other status.
+ * - A body without Content-Length or chunked encoding ends when the server closes the connection; the client
+ *   reports that as an error, which this adapter reads as the end of the body.
+ *
+ * Containment: exceptions thrown inside the TLS layer (e.g. a rejected certificate, thrown out of the
+ * handshake) or the client's response parser during a socket callback are caught at the TCP and TLS callbacks
+ * and reject the request; the VM is never aborted from there. Left: the TLS socket and the HTTP client also
+ * continue work from their own zero-delay timers (TLS: buffered records; client: chunked bodies, completion);
+ * an exception there would still reach the host. Not seen in testing.
+ *
+ * Why the ECMA-419 client and not the legacy `http` Request: it takes the ECMA-419 TLS socket, the same one the
+ * MQTT connector uses (one TLS stack, one way to pass `secure`), lets this adapter choose the address (route)
+ * apart from the host name, and hands over the body in pieces the adapter can count and refuse.
+ */
+import HTTPClient from "embedded:network/http/client";
+import TLSSocket from "embedded:io/socket/tcp/tls";
+import TCP from "embedded:io/socket/tcp";
+import Timer from "timer";
+import CertificateManager from "ssl/cert";
+import type { HttpsRequest } from "ports/https";
+import type { Logger } from "ports/logger";
+import { isIPv4, resolveIPv4 } from "adapters/name-resolver";
+
+// ---- the client's and the sockets' real API (narrow local types) --------------------------------------------
+
+type Bytes = ArrayBufferLike | ArrayBufferView;
+
+interface ClientRequest {
+  read(count: number): ArrayBuffer | undefined;
+  write(data: Bytes | undefined): number;
+}
+
+interface RequestOptions {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Map<string, string>;
+  onHeaders(this: ClientRequest, status: number, headers: Map<string, string>, statusText: string): void;
+  onReadable(this: ClientRequest, count: number): void;
+  onWritable(this: ClientRequest, count: number): void;
+  onDone(this: ClientRequest, error: Error | null): void;
+}
+
+interface Client {
+  request(options: RequestOptions): ClientRequest;
+  close(): void;
+}
+
+interface ResolveRequest {
+  readonly host: string;
+  onResolved(host: string, address: string): void;
+  onError(host: string): void;
+}
+
+interface ClientOptions {
+  /** Sent as the Host header and passed to the resolver. */
+  readonly host: string;
+  readonly port: number;
+  readonly dns: { readonly io: new (options: object) => { resolve(request: ResolveRequest): void; close(): void } };
+  readonly socket: Record<string, unknown>;
+  readonly onError: (error?: unknown) => void;
+}
+
+const Client = HTTPClient as unknown as new (options: ClientOptions) => Client;
+
+interface StreamSocket {
+  read(into?: number | Bytes): unknown;
+  write(data: Bytes, options?: object): number;
+  close(): void;
+  format: string;
+}
+
+interface StreamSocketOptions {
+  readonly onReadable?: (count: number) => void;
+  readonly onWritable?: (count: number) => void;
+  readonly onError?: () => void;
+  readonly [option: string]: unknown;
+}
+
+type StreamSocketConstructor = new (options: StreamSocketOptions) => StreamSocket;
+
+const TlsSocketClass = TLSSocket as unknown as StreamSocketConstructor;
+const TcpSocketClass = TCP as unknown as StreamSocketConstructor;
+
+// ---- errors -----------------------------------------------------------------------------------------------------
+
+export type HttpsErrorCode = "EINVAL" | "ENOTFOUND" | "ECONNECT" | "ETLS" | "EPROTO" | "ETIMEDOUT" | "E2BIG" | "EINTERNAL";
+
+/** Why a request failed; the message says which request and what happened. */
+export class HttpsRequestError extends Error {
+  // A class field, not `this.name = ...`: on Moddable Error.prototype is frozen and that assignment throws.
+  override readonly name = "HttpsRequestError";
+  constructor(
+    message: string,
+    readonly code: HttpsErrorCode,
+  ) {
+    super(message);
+  }
+}
+
+// ---- one request ----------------------------------------------------------------------------------------------
+
+/** What an exchange needs of a request (HttpsRequest without the body limit; the stream client has no method). */
+export type ExchangeRequest = Omit<HttpsRequest, "maxBodyBytes">;
+
+/**
+ * One request on one connection. Subclasses decide what happens to the response: `head` (may fail the
+ * exchange), `body` (bytes readable), `succeeded` and `failed` (exactly one of them, once, unless aborted).
+ */
+export abstract class HttpsExchange {
+  protected settled = false;
+  private client: Client | undefined;
+  private timer: Timer | undefined;
+  /** Nesting of client/socket callbacks: closing the client from inside one is deferred. */
+  private depth = 0;
+  /** What went wrong below the client (it reports every failure as an empty Error). */
+  private fault: { readonly message: string; readonly code: HttpsErrorCode } | undefined;
+  protected status: number | undefined;
+  protected headers: Record<string, string> = {};
+  private closeDelimited = false;
+  protected readonly label: string;
+
+  /**
+   * `timeoutMs`: the whole exchange must complete within `request.timeoutMs`; "head": only resolving,
+   * connecting, TLS and the response head (a stream's body has no deadline; its reader watches for stalls).
+   */
+  constructor(
+    protected readonly request: ExchangeRequest,
+    private readonly resolveTimeoutMs: number,
+    private readonly logger: Logger | undefined,
+    private readonly deadline: "whole" | "head",
+  ) {
+    this.label = `${request.method} https://${request.host}${request.port === 443 ? "" : `:${request.port}`}${request.path}`;
+  }
+
+  start(): void {
+    const r = this.request;
+    try {
+      if (!(r.timeoutMs > 0)) throw new HttpsRequestError(`${this.label}: the timeout must be positive`, "EINVAL");
+      if (!r.path.startsWith("/")) throw new HttpsRequestError(`${this.label}: the path must start with "/"`, "EINVAL");
+      if (r.ca.length === 0) throw new HttpsRequestError(`${this.label}: no trusted root certificate`, "EINVAL");
+      // The TLS layer takes one trusted root per connection (`certificate`); further roots are registered with
+      // its certificate manager, which consults them for every connection (idempotent).
+      for (let i = 1; i < r.ca.length; i++) CertificateManager.register(toBuffer(r.ca[i]!));
+
+      this.timer = Timer.set(() => {
+        this.timer = undefined;
+        this.fail(`timed out after ${r.timeoutMs} ms`, "ETIMEDOUT");
+      }, r.timeoutMs);
+
+      const target = r.route ?? { address: undefined, port: r.port };
+      const headers = new Map<string, string>();
+      for (const name of Object.keys(r.headers ?? {})) {
+        const lower = name.toLowerCase();
+        // The client writes Host itself; Content-Length is the body's.
+        if (lower === "host" || lower === "content-length" || lower === "transfer-encoding") continue;
+        headers.set(lower, r.headers![name]!);
+      }
+      if (r.body !== undefined) headers.set("content-length", String(r.body.byteLength));
+      headers.set("connection", "close");
+
+      const secure: Record<string, unknown> = { certificate: toBuffer(r.ca[0]!), serverName: r.host };
+      if (r.client) {
+        secure.clientCertificates = [toBuffer(r.client.certificate)];
+        secure.clientKey = toBuffer(r.client.key);
+      }
+
+      this.client = new Client({
+        // Host header: the logical name, with the port unless it is the default one.
+        host: r.port === 443 ? r.host : `${r.host}:${r.port}`,
+        port: target.port,
+        dns: { io: this.resolverClass(target.address) },
+        socket: { io: this.guardedTlsClass(), TCP: { io: this.guardedTcpClass() }, nodelay: true, secure },
+        // Called after onDone, with the client's own Error for a malformed response (socket errors: no argument).
+        onError: (error?: unknown) =>
+          this.callback(() => {
+            if (error instanceof Error && error.message) this.fault ??= { message: `bad HTTP response: ${error.message}`, code: "EPROTO" };
+            this.failFromClient();
+          }),
+      });
+      const exchange = this;
+      let bodyWritten = 0;
+      this.client.request({
+        method: r.method,
+        path: r.path,
+        headers,
+        onHeaders(status, responseHeaders) {
+          exchange.callback(() => exchange.onHeaders(status, responseHeaders));
+        },
+        onReadable(count) {
+          exchange.callback(() => exchange.onReadable(this, count));
+        },
+        onWritable(count) {
+          exchange.callback(() => {
+            const body = r.body;
+            if (!body || exchange.settled) return;
+            const end = Math.min(body.byteLength, bodyWritten + count);
+            if (end <= bodyWritten) return;
+            this.write(body.subarray(bodyWritten, end));
+            bodyWritten = end;
+          });
+        },
+        onDone(error) {
+          if (!error) exchange.callback(() => exchange.succeed());
+          // The client says only "failed"; its onError, right after this, may say why. Decide after it.
+          else Promise.resolve().then(() => exchange.callback(() => exchange.failFromClient()));
+        },
+      });
+      this.log("debug", "request", { request: this.label, to: r.route ? `${r.route.address}:${r.route.port}` : undefined });
+    } catch (error) {
+      if (error instanceof HttpsRequestError) {
+        this.finish();
+        this.failed(error);
+      } else this.fail(`could not start: ${message(error)}`, "EINTERNAL");
+    }
+  }
+
+  // ---- client callbacks (run inside `callback`) ----
+
+  private onHeaders(status: number, headers: Map<string, string>): void {
+    if (this.settled) return;
+    this.status = status;
+    const record: Record<string, string> = {};
+    headers.forEach((value, name) => {
+      record[String(name).toLowerCase()] = String(value);
+    });
+    this.headers = record;
+    const chunked = (record["transfer-encoding"] ?? "").toLowerCase().includes("chunked");
+    this.closeDelimited = record["content-length"] === undefined && !chunked;
+    if (this.deadline === "head" && this.timer !== undefined) {
+      Timer.clear(this.timer);
+      this.timer = undefined;
+    }
+    this.head(status, record);
+  }
+
+  private onReadable(request: ClientRequest, count: number): void {
+    if (this.settled || count <= 0) return;
+    this.body(count, (n) => {
+      const data = request.read(n);
+      return data ? new Uint8Array(data) : undefined;
+    });
+  }
+
+  /** The response head arrived (names in lower case). May call `fail` or `succeed` (e.g. HEAD). */
+  protected abstract head(status: number, headers: Readonly<Record<string, string>>): void;
+  /** `count` body bytes are readable with `read` (call it now, or fail). */
+  protected abstract body(count: number, read: (count: number) => Uint8Array | undefined): void;
+  /** The body is complete. */
+  protected abstract succeeded(): void;
+  protected abstract failed(error: HttpsRequestError): void;
+
+  /** The client reported a failure (always an empty Error): say what it was, as far as known. */
+  private failFromClient(): void {
+    if (this.settled) return;
+    if (this.fault) return this.fail(this.fault.message, this.fault.code);
+    if (this.status !== undefined && this.closeDelimited) return this.succeed(); // body ended by the close
+    if (this.status !== undefined) return this.fail("connection closed before the response was complete", "EPROTO");
+    this.fail("connection failed or closed before a response (network or TLS)", "ECONNECT");
+  }
+
+  protected succeed(): void {
+    if (this.settled) return;
+    if (this.status === undefined) return this.fail("no response", "EPROTO");
+    this.log("debug", "response", { request: this.label, status: this.status });
+    this.finish();
+    this.succeeded();
+  }
+
+  protected fail(reason: string, code: HttpsErrorCode): void {
+    if (this.settled) return;
+    this.log("debug", "request failed", { request: this.label, reason, code });
+    this.finish();
+    this.failed(new HttpsRequestError(`${this.label}: ${reason}`, code));
+  }
+
+  /** Closes the connection; no hook is called afterwards. */
+  abort(): void {
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.timer !== undefined) Timer.clear(this.timer);
+    this.timer = undefined;
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      // Closing the client from inside one of its callbacks would leave it working on a closed socket.
+      if (this.depth > 0) Timer.set(() => safely(() => client.close()), 0);
+      else safely(() => client.close());
+    }
+  }
+
+  /** Runs a client or socket callback; nothing thrown here may reach the client (or the host below it). */
+  private callback(body: () => void): void {
+    this.depth++;
+    try {
+      body();
+    } catch (error) {
+      this.log("warn", "HTTP callback failed", { request: this.label, error: message(error) });
+      this.fail(`internal error: ${message(error)}`, "EINTERNAL");
+    } finally {
+      this.depth--;
+    }
+  }
+
+  protected log(level: "debug" | "warn", text: string, fields?: Record<string, string | number | undefined>): void {
+    try {
+      this.logger?.log(level, "https", text, fields);
+    } catch {
+      // logging never breaks a request
+    }
+  }
+
+  // ---- resolver and socket classes bound to this request ----
+
+  /** An ECMA-419-style resolver: the route's address, or the system resolver. Always answers asynchronously. */
+  private resolverClass(routeAddress: string | undefined): ClientOptions["dns"]["io"] {
+    const exchange = this;
+    const host = this.request.host;
+    const timeoutMs = this.resolveTimeoutMs;
+    return class Resolver {
+      resolve(request: ResolveRequest): void {
+        const lookup = routeAddress !== undefined && isIPv4(routeAddress) ? Promise.resolve(routeAddress) : resolveIPv4(routeAddress ?? host, timeoutMs);
+        lookup.then(
+          (address) => {
+            if (exchange.settled) return;
+            exchange.callback(() => request.onResolved(request.host, address));
+          },
+          (error: unknown) => {
+            if (exchange.settled) return;
+            exchange.fault ??= { message: message(error), code: "ENOTFOUND" };
+            exchange.callback(() => request.onError(request.host));
+          },
+        );
+      }
+      close(): void {}
+    };
+  }
+
+  /** The TLS socket the client uses, with the client's callbacks guarded (its parser throws on bad input). */
+  private guardedTlsClass(): StreamSocketConstructor {
+    const exchange = this;
+    return class GuardedTLS implements StreamSocket {
+      readonly #socket: StreamSocket;
+      constructor(options: StreamSocketOptions) {
+        const guard =
+          (handler: ((count: number) => void) | undefined) =>
+          (count: number): void => {
+            if (exchange.settled || !handler) return;
+            exchange.depth++;
+            try {
+              handler(count);
+            } catch (error) {
+              exchange.fault ??= { message: `bad HTTP response: ${message(error)}`, code: "EPROTO" };
+              exchange.fail(exchange.fault.message, exchange.fault.code);
+            } finally {
+              exchange.depth--;
+            }
+          };
+        const onError = options.onError;
+        this.#socket = new TlsSocketClass({
+          ...options,
+          onReadable: guard(options.onReadable),
+          onWritable: guard(options.onWritable),
+          onError: () => {
+            if (exchange.settled) return;
+            exchange.depth++;
+            try {
+              onError?.();
+            } catch (error) {
+              exchange.fail(`internal error: ${message(error)}`, "EINTERNAL");
+            } finally {
+              exchange.depth--;
+            }
+          },
+        });
+      }
+      read(into?: number | Bytes): unknown {
+        return into === undefined ? this.#socket.read() : this.#socket.read(into);
+      }
+      write(data: Bytes, options?: object): number {
+        return options === undefined ? this.#socket.write(data) : this.#socket.write(data, options);
+      }
+      close(): void {
+        this.#socket.close();
+      }
+      get format(): string {
+        return this.#socket.format;
+      }
+      set format(value: string) {
+        this.#socket.format = value;
+      }
+    };
+  }
+
+  /** The TCP socket under TLS, with its callbacks guarded: an exception in the TLS layer fails the request. */
+  private guardedTcpClass(): StreamSocketConstructor {
+    const exchange = this;
+    return class GuardedTCP implements StreamSocket {
+      readonly #socket: StreamSocket;
+      // The TLS layer keeps its byte counts on the socket object.
+      readable = 0;
+      writable = 0;
+      constructor(options: StreamSocketOptions) {
+        const { onReadable, onWritable, onError } = options;
+        let connected = false;
+        const guard =
+          (handler: ((count: number) => void) | undefined, writable: boolean) =>
+          (count: number): void => {
+            if (writable) connected = true;
+            if (exchange.settled || !handler) return;
+            exchange.depth++;
+            try {
+              handler(count);
+            } catch (error) {
+              // Thrown by the TLS layer (handshake: untrusted or mismatched certificate, alerts) or above it.
+              exchange.fault ??= { message: `TLS failure: ${message(error)}`, code: "ETLS" };
+              exchange.fail(exchange.fault.message, exchange.fault.code);
+            } finally {
+              exchange.depth--;
+            }
+          };
+        this.#socket = new TcpSocketClass({
+          ...options,
+          onReadable: guard(onReadable, false),
+          onWritable: guard(onWritable, true),
+          onError: () => {
+            if (exchange.settled) return;
+            if (!connected) exchange.fault ??= { message: `cannot connect to ${String(options.address)}:${String(options.port)}`, code: "ECONNECT" };
+            exchange.depth++;
+            try {
+              onError?.();
+            } catch (error) {
+              exchange.fail(`internal error: ${message(error)}`, "EINTERNAL");
+            } finally {
+              exchange.depth--;
+            }
+          },
+        });
+      }
+      read(into?: number | Bytes): unknown {
+        return into === undefined ? this.#socket.read() : this.#socket.read(into);
+      }
+      write(data: Bytes, options?: object): number {
+        return options === undefined ? this.#socket.write(data) : this.#socket.write(data, options);
+      }
+      close(): void {
+        this.#socket.close();
+      }
+      get format(): string {
+        return this.#socket.format;
+      }
+      set format(value: string) {
+        this.#socket.format = value;
+      }
+    };
+  }
+}
+
+// ---- helpers ----------------------------------------------------------------------------------------------------
+
+/** The whole underlying buffer when the view covers it (no copy, e.g. a flash-resident Resource), else a copy. */
+export function toBuffer(bytes: Uint8Array): ArrayBufferLike {
+  const buffer = bytes.buffer;
+  if (bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return buffer;
+  return bytes.slice().buffer;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message || error.name : String(error);
+}
+
+function safely(body: () => void): void {
+  try {
+    body();
+  } catch {
+    // best effort
+  }
+}
