@@ -47,6 +47,14 @@ import { OutboxLog } from "storage/outbox-log";
 import { FileRecordStorage } from "adapters/record-storage";
 import { ClockWatchdog } from "device/watchdog";
 import { FactoryReset, eraseKeys } from "device/factory-reset";
+import { ModdableHttpStreamClient } from "adapters/http-stream";
+import { ModdableCrypto } from "adapters/crypto";
+import { openOtaPartitions } from "adapters/ota-partitions";
+import { PartitionUpdateWriter } from "update/partition-update-writer";
+import { decodeBase64 } from "update/update-manifest";
+import { p256Point } from "ports/crypto";
+import type { KeyValueStore } from "ports/storage";
+import type { Logger } from "ports/logger";
 
 interface RouteEntry {
   readonly host: string;
@@ -69,6 +77,8 @@ interface DeviceConfig {
   readonly wifi: WifiCredentials | undefined;
   readonly simulatePressEverySeconds: number;
   readonly factoryResetHoldMs: number;
+  /** The release public key (P-256, base64 of DER SubjectPublicKeyInfo or the raw point); none: no updates. */
+  readonly releaseKey: Uint8Array | undefined;
   readonly hardware: HardwareConfig;
 }
 
@@ -142,6 +152,8 @@ function start(): void {
   const ledCount = profile.name === "box" ? profile.buttons : profile.segments.length;
   const outboxStore = openOutbox(c, scoped(logger, "outbox"));
   const restart = platformRestart(logger);
+  const store = new PreferenceStore();
+  const updates = openUpdates(c, settings, store, restart, logger);
   const platform: Platform = {
     clock,
     systemTime: new PlatformSystemTime(logger),
@@ -151,7 +163,7 @@ function start(): void {
     https: new ModdableHttpsClient({ logger }),
     datagrams: new ModdableDatagramPort({ logger }),
     wifi: new PlatformWifiRadio(logger),
-    store: new PreferenceStore(),
+    store,
     leds: openLeds(settings.hardware, ledCount, clock, scoped(logger, "leds")),
     ...(profile.name === "box" ? { buttons: openButtonInputs(settings, profile.buttons, clock, scoped(logger, "buttons")) } : {}),
     systemInfo: new PlatformSystemInfo(),
@@ -160,6 +172,7 @@ function start(): void {
     // A Clock timer: restarts the device when the firmware's LoopWatchdog stops feeding it (a monitored part
     // stalled). A blocked event loop is the ESP-IDF task watchdog's part; the simulator's restart is a no-op.
     watchdog: new ClockWatchdog(clock, restart),
+    ...(updates ? { httpStream: new ModdableHttpStreamClient({ logger }), crypto: new ModdableCrypto(), updateWriter: updates.writer } : {}),
   };
 
   let routes: StaticRoutes | undefined;
@@ -172,7 +185,9 @@ function start(): void {
   }
 
   const firmwareConfig: FirmwareConfig = {
-    firmwareVersion: settings.firmwareVersion,
+    // The image's own version; in the simulator, the version its simulated partition holds after an update.
+    firmwareVersion: updates?.runningVersion ?? settings.firmwareVersion,
+    ...(updates ? { releaseKey: updates.releaseKey } : {}),
     deviceId,
     ...(settings.modelId !== undefined ? { modelId: settings.modelId } : {}),
     credentials: credentials.tls,
@@ -204,6 +219,39 @@ function launch(platform: Platform, firmwareConfig: FirmwareConfig, settings: De
   observe(firmware, settings.logLevel === "debug", log);
   showStatus(firmware, settings.hardware, platform.clock, scoped(platform.logger, "leds"));
   firmware.start();
+}
+
+/**
+ * Over-the-air updates: the partitions (ESP-IDF A/B with the rollback bootloader, or the simulator's files) and
+ * the release key from config. Either missing: the firmware runs without updates (logged), never fails to start.
+ */
+function openUpdates(
+  c: Record<string, unknown>,
+  settings: DeviceConfig,
+  store: KeyValueStore,
+  restart: () => void,
+  logger: Logger,
+): { writer: PartitionUpdateWriter; runningVersion: string; releaseKey: Uint8Array } | undefined {
+  const log = scoped(logger, "ota");
+  if (!settings.releaseKey) {
+    log.warn("no config.releaseKey: over-the-air updates disabled");
+    return undefined;
+  }
+  try {
+    const fileRoot = (c.file as { root?: unknown } | undefined)?.root;
+    const partitions = openOtaPartitions({ store, builtVersion: settings.firmwareVersion, restart, logger, ...(typeof fileRoot === "string" ? { fileRoot } : {}) });
+    if (!partitions) return undefined;
+    const writer = new PartitionUpdateWriter({
+      partitions,
+      store,
+      runningVersion: settings.firmwareVersion,
+      onProblem: (message) => log.warn(message),
+    });
+    return { writer, runningVersion: writer.slots().runningVersion, releaseKey: settings.releaseKey };
+  } catch (error) {
+    log.error("over-the-air updates disabled", { error: errorMessage(error) });
+    return undefined;
+  }
 }
 
 const OUTBOX_SEGMENTS = 8;
@@ -524,7 +572,16 @@ function readConfig(c: Record<string, unknown>): DeviceConfig {
     wifi: wifiSsid ? { ssid: wifiSsid, ...(wifiPassphrase ? { passphrase: wifiPassphrase } : {}) } : undefined,
     simulatePressEverySeconds: integer("simulatePressEverySeconds", 0, 0, 86_400),
     factoryResetHoldMs: integer("factoryResetHoldMs", 10_000, 1_000, 60_000),
+    releaseKey: parseReleaseKey(text("releaseKey")),
   };
+}
+
+/** config.releaseKey: base64 of the P-256 public key (DER SubjectPublicKeyInfo or the raw 65-byte point). */
+function parseReleaseKey(value: string | undefined): Uint8Array | undefined {
+  if (value === undefined) return undefined;
+  const bytes = decodeBase64(value);
+  if (!bytes || !p256Point(bytes)) throw new RangeError("config.releaseKey is not the base64 of a P-256 public key (DER SPKI or raw point)");
+  return bytes;
 }
 
 /** `statusLed`: the LED (0-based) that shows boot phases and errors until online (default: the profile's, the first). */

@@ -7,3 +7,14 @@ declare module "embedded:network/interface/wifi" {
   const WiFi: unknown;
   export default WiFi;
 }
+declare module "embedded:update" {
+  const Update: unknown;
+  export default Update;
+}
+declare module "embedded:storage/flash" {
+  const Flash: unknown;
+  export default Flash;
+}
+declare module "crypt" {
+  export const Digest: unknown;
+}
