@@ -77,8 +77,8 @@ interface DeviceConfig {
   readonly wifi: WifiCredentials | undefined;
   readonly simulatePressEverySeconds: number;
   readonly factoryResetHoldMs: number;
-  /** The release public key (P-256, base64 of DER SubjectPublicKeyInfo or the raw point); none: no updates. */
-  readonly releaseKey: Uint8Array | undefined;
+  /** The release public key (P-256, base64 of DER SubjectPublicKeyInfo or the raw point); none or unusable: no updates. */
+  readonly releaseKey: Uint8Array | { readonly problem: string } | undefined;
   readonly hardware: HardwareConfig;
 }
 
@@ -233,8 +233,14 @@ function openUpdates(
   logger: Logger,
 ): { writer: PartitionUpdateWriter; runningVersion: string; releaseKey: Uint8Array } | undefined {
   const log = scoped(logger, "ota");
-  if (!settings.releaseKey) {
+  const releaseKey = settings.releaseKey;
+  if (!releaseKey) {
     log.warn("no config.releaseKey: over-the-air updates disabled");
+    return undefined;
+  }
+  if (!(releaseKey instanceof Uint8Array)) {
+    // A bad key must not keep the device offline: it runs, without updates.
+    log.error("over-the-air updates disabled", { error: releaseKey.problem });
     return undefined;
   }
   try {
@@ -247,7 +253,7 @@ function openUpdates(
       runningVersion: settings.firmwareVersion,
       onProblem: (message) => log.warn(message),
     });
-    return { writer, runningVersion: writer.slots().runningVersion, releaseKey: settings.releaseKey };
+    return { writer, runningVersion: writer.slots().runningVersion, releaseKey };
   } catch (error) {
     log.error("over-the-air updates disabled", { error: errorMessage(error) });
     return undefined;
@@ -577,10 +583,10 @@ function readConfig(c: Record<string, unknown>): DeviceConfig {
 }
 
 /** config.releaseKey: base64 of the P-256 public key (DER SubjectPublicKeyInfo or the raw 65-byte point). */
-function parseReleaseKey(value: string | undefined): Uint8Array | undefined {
+function parseReleaseKey(value: string | undefined): Uint8Array | { readonly problem: string } | undefined {
   if (value === undefined) return undefined;
   const bytes = decodeBase64(value);
-  if (!bytes || !p256Point(bytes)) throw new RangeError("config.releaseKey is not the base64 of a P-256 public key (DER SPKI or raw point)");
+  if (!bytes || !p256Point(bytes)) return { problem: "config.releaseKey is not the base64 of a P-256 public key (DER SPKI or raw point)" };
   return bytes;
 }
 

@@ -82,7 +82,7 @@ export class DeviceSettings {
     for (const [name, value] of Object.entries(update.properties)) {
       const schema = SETTINGS[name];
       if (!schema || !this.options.names.includes(name)) {
-        this.options.logger.debug("ignored unknown desired property", { name });
+        this.options.logger.debug("desired property is not a device setting; left to its own handler (e.g. firmware) or ignored", { name });
         continue;
       }
       const problem = fieldProblem(value, schema);
