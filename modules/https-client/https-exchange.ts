@@ -29,17 +29,13 @@
  * apart from the host name, and hands over the body in pieces the adapter can count and refuse.
  */
 import HTTPClient from "embedded:network/http/client";
-import TLSSocket from "embedded:io/socket/tcp/tls";
-import TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
-import CertificateManager from "ssl/cert";
 import type { HttpsRequest } from "ports/https";
 import type { Logger } from "ports/logger";
 import { isIPv4, resolveIPv4 } from "adapters/name-resolver";
+import { SocketDelegate, TcpSocketClass, TlsSocketClass, errorText as message, safely, tlsSecure, type Bytes, type SdkSocketConstructor, type SdkSocketOptions } from "adapters/socket-support";
 
 // ---- the client's and the sockets' real API (narrow local types) --------------------------------------------
-
-type Bytes = ArrayBufferLike | ArrayBufferView;
 
 interface ClientRequest {
   read(count: number): ArrayBuffer | undefined;
@@ -78,24 +74,6 @@ interface ClientOptions {
 
 const Client = HTTPClient as unknown as new (options: ClientOptions) => Client;
 
-interface StreamSocket {
-  read(into?: number | Bytes): unknown;
-  write(data: Bytes, options?: object): number;
-  close(): void;
-  format: string;
-}
-
-interface StreamSocketOptions {
-  readonly onReadable?: (count: number) => void;
-  readonly onWritable?: (count: number) => void;
-  readonly onError?: () => void;
-  readonly [option: string]: unknown;
-}
-
-type StreamSocketConstructor = new (options: StreamSocketOptions) => StreamSocket;
-
-const TlsSocketClass = TLSSocket as unknown as StreamSocketConstructor;
-const TcpSocketClass = TCP as unknown as StreamSocketConstructor;
 
 // ---- errors -----------------------------------------------------------------------------------------------------
 
@@ -154,10 +132,6 @@ export abstract class HttpsExchange {
       if (!(r.timeoutMs > 0)) throw new HttpsRequestError(`${this.label}: the timeout must be positive`, "EINVAL");
       if (!r.path.startsWith("/")) throw new HttpsRequestError(`${this.label}: the path must start with "/"`, "EINVAL");
       if (r.ca.length === 0) throw new HttpsRequestError(`${this.label}: no trusted root certificate`, "EINVAL");
-      // The TLS layer takes one trusted root per connection (`certificate`); further roots are registered with
-      // its certificate manager, which consults them for every connection (idempotent).
-      for (let i = 1; i < r.ca.length; i++) CertificateManager.register(toBuffer(r.ca[i]!));
-
       this.timer = Timer.set(() => {
         this.timer = undefined;
         this.fail(`timed out after ${r.timeoutMs} ms`, "ETIMEDOUT");
@@ -174,11 +148,7 @@ export abstract class HttpsExchange {
       if (r.body !== undefined) headers.set("content-length", String(r.body.byteLength));
       headers.set("connection", "close");
 
-      const secure: Record<string, unknown> = { certificate: toBuffer(r.ca[0]!), serverName: r.host };
-      if (r.client) {
-        secure.clientCertificates = [toBuffer(r.client.certificate)];
-        secure.clientKey = toBuffer(r.client.key);
-      }
+      const secure = tlsSecure(r.ca, r.host, r.client);
 
       this.client = new Client({
         // Host header: the logical name, with the port unless it is the default one.
@@ -356,11 +326,11 @@ export abstract class HttpsExchange {
   }
 
   /** The TLS socket the client uses, with the client's callbacks guarded (its parser throws on bad input). */
-  private guardedTlsClass(): StreamSocketConstructor {
+  private guardedTlsClass(): SdkSocketConstructor {
     const exchange = this;
-    return class GuardedTLS implements StreamSocket {
-      readonly #socket: StreamSocket;
-      constructor(options: StreamSocketOptions) {
+    return class GuardedTLS extends SocketDelegate {
+      constructor(options: SdkSocketOptions) {
+        super();
         const guard =
           (handler: ((count: number) => void) | undefined) =>
           (count: number): void => {
@@ -375,51 +345,25 @@ export abstract class HttpsExchange {
               exchange.depth--;
             }
           };
-        const onError = options.onError;
-        this.#socket = new TlsSocketClass({
+        this.socket = new TlsSocketClass({
           ...options,
           onReadable: guard(options.onReadable),
           onWritable: guard(options.onWritable),
-          onError: () => {
-            if (exchange.settled) return;
-            exchange.depth++;
-            try {
-              onError?.();
-            } catch (error) {
-              exchange.fail(`internal error: ${message(error)}`, "EINTERNAL");
-            } finally {
-              exchange.depth--;
-            }
-          },
+          onError: exchange.guardedError(options.onError),
         });
-      }
-      read(into?: number | Bytes): unknown {
-        return into === undefined ? this.#socket.read() : this.#socket.read(into);
-      }
-      write(data: Bytes, options?: object): number {
-        return options === undefined ? this.#socket.write(data) : this.#socket.write(data, options);
-      }
-      close(): void {
-        this.#socket.close();
-      }
-      get format(): string {
-        return this.#socket.format;
-      }
-      set format(value: string) {
-        this.#socket.format = value;
       }
     };
   }
 
   /** The TCP socket under TLS, with its callbacks guarded: an exception in the TLS layer fails the request. */
-  private guardedTcpClass(): StreamSocketConstructor {
+  private guardedTcpClass(): SdkSocketConstructor {
     const exchange = this;
-    return class GuardedTCP implements StreamSocket {
-      readonly #socket: StreamSocket;
+    return class GuardedTCP extends SocketDelegate {
       // The TLS layer keeps its byte counts on the socket object.
       readable = 0;
       writable = 0;
-      constructor(options: StreamSocketOptions) {
+      constructor(options: SdkSocketOptions) {
+        super();
         const { onReadable, onWritable, onError } = options;
         let connected = false;
         const guard =
@@ -438,60 +382,32 @@ export abstract class HttpsExchange {
               exchange.depth--;
             }
           };
-        this.#socket = new TcpSocketClass({
+        const guardedError = exchange.guardedError(onError);
+        this.socket = new TcpSocketClass({
           ...options,
           onReadable: guard(onReadable, false),
           onWritable: guard(onWritable, true),
           onError: () => {
-            if (exchange.settled) return;
-            if (!connected) exchange.fault ??= { message: `cannot connect to ${String(options.address)}:${String(options.port)}`, code: "ECONNECT" };
-            exchange.depth++;
-            try {
-              onError?.();
-            } catch (error) {
-              exchange.fail(`internal error: ${message(error)}`, "EINTERNAL");
-            } finally {
-              exchange.depth--;
-            }
+            if (!exchange.settled && !connected) exchange.fault ??= { message: `cannot connect to ${String(options.address)}:${String(options.port)}`, code: "ECONNECT" };
+            guardedError();
           },
         });
       }
-      read(into?: number | Bytes): unknown {
-        return into === undefined ? this.#socket.read() : this.#socket.read(into);
-      }
-      write(data: Bytes, options?: object): number {
-        return options === undefined ? this.#socket.write(data) : this.#socket.write(data, options);
-      }
-      close(): void {
-        this.#socket.close();
-      }
-      get format(): string {
-        return this.#socket.format;
-      }
-      set format(value: string) {
-        this.#socket.format = value;
-      }
     };
   }
-}
 
-// ---- helpers ----------------------------------------------------------------------------------------------------
-
-/** The whole underlying buffer when the view covers it (no copy, e.g. a flash-resident Resource), else a copy. */
-export function toBuffer(bytes: Uint8Array): ArrayBufferLike {
-  const buffer = bytes.buffer;
-  if (bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return buffer;
-  return bytes.slice().buffer;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message || error.name : String(error);
-}
-
-function safely(body: () => void): void {
-  try {
-    body();
-  } catch {
-    // best effort
+  /** A socket's onError for the layer above, guarded. */
+  private guardedError(onError: (() => void) | undefined): () => void {
+    return () => {
+      if (this.settled) return;
+      this.depth++;
+      try {
+        onError?.();
+      } catch (error) {
+        this.fail(`internal error: ${message(error)}`, "EINTERNAL");
+      } finally {
+        this.depth--;
+      }
+    };
   }
 }

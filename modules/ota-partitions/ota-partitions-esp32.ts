@@ -11,9 +11,7 @@
 import Update from "embedded:update";
 import Flash from "embedded:storage/flash";
 import * as Native from "native/ota-rollback";
-import type { OtaPartitions, PartitionImageWriter, PartitionInfo } from "ports/ota-partitions";
-import type { KeyValueStore } from "ports/storage";
-import type { Logger } from "ports/logger";
+import type { OtaPartitions, OtaPartitionsOpenOptions, PartitionImageWriter, PartitionInfo } from "ports/ota-partitions";
 
 interface FlashPartition {
   close(): void;
@@ -25,16 +23,6 @@ interface Updater {
 }
 const FlashStorage = Flash as unknown as { open(options: { path: string; mode?: string }): FlashPartition };
 const Updates = Update as unknown as { open(options: { partition: FlashPartition; byteLength?: number }): Updater };
-
-export interface OtaPlatformOptions {
-  readonly store: KeyValueStore;
-  /** The version built into this image. */
-  readonly builtVersion: string;
-  readonly restart: () => void;
-  readonly logger: Logger;
-  /** The simulator's folder for its partition files (config.file.root); unused here. */
-  readonly fileRoot?: string;
-}
 
 export class EspOtaPartitions implements OtaPartitions {
   running(): PartitionInfo {
@@ -109,7 +97,7 @@ export class EspOtaPartitions implements OtaPartitions {
 }
 
 /** The device's partitions, or undefined (logged) when this build cannot roll back. */
-export function openOtaPartitions(o: OtaPlatformOptions): OtaPartitions | undefined {
+export function openOtaPartitions(o: OtaPartitionsOpenOptions): OtaPartitions | undefined {
   if (!Native.rollbackEnabled()) {
     o.logger.log("error", "ota", "built without CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE: over-the-air updates disabled");
     return undefined;

@@ -7,9 +7,7 @@
  */
 import * as fileModule from "file";
 import { SimulatedPartitions, type PartitionMedia } from "update/simulated-partitions";
-import type { OtaPartitions } from "ports/ota-partitions";
-import type { KeyValueStore } from "ports/storage";
-import type { Logger } from "ports/logger";
+import type { OtaPartitions, OtaPartitionsOpenOptions } from "ports/ota-partitions";
 
 interface FileHandle {
   readonly length: number;
@@ -29,14 +27,6 @@ const Directory = (fileModule as unknown as { Directory?: DirectoryClass }).Dire
 
 /** As the ESP32 partition table in sdkconfig/partitions.csv (ota_0/ota_1). */
 export const SIMULATED_PARTITION_SIZE = 0x1c0000;
-
-export interface OtaPlatformOptions {
-  readonly store: KeyValueStore;
-  readonly builtVersion: string;
-  readonly restart: () => void;
-  readonly logger: Logger;
-  readonly fileRoot?: string;
-}
 
 class FileMedia implements PartitionMedia {
   constructor(private readonly folder: string) {}
@@ -62,7 +52,7 @@ class FileMedia implements PartitionMedia {
   }
 }
 
-export function openOtaPartitions(o: OtaPlatformOptions): OtaPartitions | undefined {
+export function openOtaPartitions(o: OtaPartitionsOpenOptions): OtaPartitions | undefined {
   const root = o.fileRoot;
   if (!root) {
     o.logger.log("error", "ota", "no config.file.root for the simulated partitions: over-the-air updates disabled");

@@ -21,37 +21,12 @@
  *   this adapter prevents that timer (by hiding the TCP byte count while it reads) and resumes reading from a
  *   guarded timer instead, so no exception from the TLS layer can reach the host and abort the VM.
  */
-import TLSSocket from "embedded:io/socket/tcp/tls";
-import TCP from "embedded:io/socket/tcp";
 import Net from "net";
 import Timer from "timer";
-import CertificateManagerModule from "ssl/cert";
 import type { StreamSocket, StreamSocketHandlers, StreamSocketOptions, StreamSocketPort } from "ports/stream-socket";
 import type { ScopedLogger } from "ports/logger";
-
-// ---- the SDK surfaces used (narrow local types; the TLS socket's typings differ from its code) ----------------
-
-type Bytes = ArrayBufferLike | ArrayBufferView;
-
-interface SdkSocket {
-  read(into?: number | Bytes): unknown;
-  write(data: Bytes, options?: object): number;
-  close(): void;
-  format: string;
-}
-
-interface SdkSocketOptions {
-  readonly onReadable?: (count: number) => void;
-  readonly onWritable?: (count: number) => void;
-  readonly onError?: () => void;
-  readonly [option: string]: unknown;
-}
-
-type SdkSocketConstructor = new (options: SdkSocketOptions) => SdkSocket;
-
-const TlsSocketClass = TLSSocket as unknown as SdkSocketConstructor;
-const TcpSocketClass = TCP as unknown as SdkSocketConstructor;
-const CertificateManager = CertificateManagerModule as unknown as { register(certificate: ArrayBufferLike): void };
+import { isIPv4 } from "adapters/name-resolver";
+import { SocketDelegate, TcpSocketClass, TlsSocketClass, errorText, safely, tlsSecure, type SdkSocket, type SdkSocketConstructor, type SdkSocketOptions } from "adapters/socket-support";
 
 // ---- settings ---------------------------------------------------------------------------------------------------
 
@@ -168,18 +143,7 @@ class Connection implements StreamSocket {
     this.state = "handshaking";
     const { tls } = this.options;
     this.enter(() => {
-      const secure: Record<string, unknown> = {};
-      if (tls) {
-        if (tls.ca.length === 0) throw new Error("no trusted root certificate");
-        // One root per connection; the others are consulted through the certificate manager (idempotent).
-        for (let i = 1; i < tls.ca.length; i++) CertificateManager.register(toBuffer(tls.ca[i]!));
-        secure.certificate = toBuffer(tls.ca[0]!);
-        secure.serverName = tls.serverName;
-        if (tls.certificate && tls.key) {
-          secure.clientCertificates = [toBuffer(tls.certificate)];
-          secure.clientKey = toBuffer(tls.key);
-        }
-      }
+      const secure = tls ? tlsSecure(tls.ca, tls.serverName, tls.certificate && tls.key ? { certificate: tls.certificate, key: tls.key } : undefined) : {};
       const callbacks = {
         onReadable: (count: number) => this.enter(() => this.onReadable(count)),
         onWritable: (count: number) => this.enter(() => this.onWritable(count)),
@@ -369,8 +333,7 @@ class Connection implements StreamSocket {
    */
   private guardedTcpClass(): SdkSocketConstructor {
     const connection = this;
-    return class GuardedTCP implements SdkSocket, TcpWrapper {
-      readonly #socket: SdkSocket;
+    return class GuardedTCP extends SocketDelegate implements TcpWrapper {
       #readable = 0;
       hideReadable = false;
       // The TLS layer keeps its estimate of the writable byte count here.
@@ -378,6 +341,7 @@ class Connection implements StreamSocket {
       readonly resume: (count: number) => void;
 
       constructor(options: SdkSocketOptions) {
+        super();
         const { onReadable, onWritable, onError } = options;
         const guard =
           (handler: ((count: number) => void) | undefined) =>
@@ -387,7 +351,7 @@ class Connection implements StreamSocket {
           };
         this.resume = guard(onReadable);
         connection.tcp = this;
-        this.#socket = new TcpSocketClass({
+        this.socket = new TcpSocketClass({
           ...options,
           onReadable: guard(onReadable),
           onWritable: guard(onWritable),
@@ -406,42 +370,11 @@ class Connection implements StreamSocket {
       get realReadable(): number {
         return this.#readable;
       }
-      read(into?: number | Bytes): unknown {
-        return into === undefined ? this.#socket.read() : this.#socket.read(into);
-      }
-      write(data: Bytes, options?: object): number {
-        return options === undefined ? this.#socket.write(data) : this.#socket.write(data, options);
-      }
-      close(): void {
-        this.#socket.close();
-      }
-      get format(): string {
-        return this.#socket.format;
-      }
-      set format(value: string) {
-        this.#socket.format = value;
-      }
     };
   }
 }
 
 // ---- helpers ----------------------------------------------------------------------------------------------------
-
-/** The whole underlying buffer when the view covers it (no copy, e.g. a flash-resident Resource), else a copy. */
-function toBuffer(bytes: Uint8Array): ArrayBufferLike {
-  const buffer = bytes.buffer;
-  if (bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return buffer;
-  return bytes.slice().buffer;
-}
-
-function isIPv4(host: string): boolean {
-  const parts = host.split(".");
-  return parts.length === 4 && parts.every((p) => /^[0-9]{1,3}$/.test(p) && Number(p) <= 255);
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message || error.name : String(error);
-}
 
 function errorName(error: unknown): string {
   // The SDK's TLSError is named "TLS".
@@ -453,10 +386,3 @@ function later(body: () => void): void {
   void Promise.resolve().then(() => safely(body));
 }
 
-function safely(body: () => void): void {
-  try {
-    body();
-  } catch {
-    // best effort
-  }
-}

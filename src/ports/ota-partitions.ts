@@ -9,6 +9,9 @@
  * image again. So on the ESP32 a pending image gets exactly one boot.
  */
 
+import type { KeyValueStore } from "./storage";
+import type { Logger } from "./logger";
+
 /** esp_ota_img_states_t; "undefined" also for an image flashed over the serial port (no otadata entry). */
 export type ImageState = "new" | "pendingVerify" | "valid" | "invalid" | "aborted" | "undefined";
 
@@ -49,4 +52,16 @@ export interface OtaPartitions {
   markValid(): void;
   /** esp_ota_mark_app_invalid_rollback_and_reboot: does not return on the device. */
   markInvalidAndReboot(): void;
+}
+
+/** What every platform's `openOtaPartitions` (modules/ota-partitions) takes. */
+export interface OtaPartitionsOpenOptions {
+  readonly store: KeyValueStore;
+  /** The version built into this image (the simulator's factory image). */
+  readonly builtVersion: string;
+  /** Restarts the device (the simulator's markInvalidAndReboot). */
+  readonly restart: () => void;
+  readonly logger: Logger;
+  /** The simulator's folder for its partition files (config.file.root). */
+  readonly fileRoot?: string;
 }
