@@ -1,18 +1,6 @@
 import { request as httpsRequest } from "node:https";
-import { isIP } from "node:net";
-import { checkServerIdentity, type PeerCertificate } from "node:tls";
-import type { IncomingHttpHeaders } from "node:http";
 import type { HttpStream, HttpStreamClient, HttpStreamHandlers, HttpStreamRequest } from "../../src/ports/http-stream";
-import { HttpsRequestError } from "./node-https";
-
-function lowerCaseHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return out;
-}
+import { HttpsRequestError, lowerCaseHeaders, requestHeaders, tlsRequestOptions } from "./node-https";
 
 /**
  * Streaming GET over node:https, with the same TLS rules as NodeHttpsClient: a fresh connection (no agent), the
@@ -23,24 +11,9 @@ function lowerCaseHeaders(headers: IncomingHttpHeaders): Record<string, string> 
 export class NodeHttpStreamClient implements HttpStreamClient {
   get(request: HttpStreamRequest, handlers: HttpStreamHandlers): HttpStream {
     let done = false;
-    const headers: Record<string, string> = { host: request.port === 443 ? request.host : `${request.host}:${request.port}` };
-    for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+    const headers = requestHeaders(request);
     if (request.rangeStart !== undefined && request.rangeStart > 0) headers["range"] = `bytes=${request.rangeStart}-`;
-
-    const req = httpsRequest({
-      host: request.route?.address ?? request.host,
-      port: request.route?.port ?? request.port,
-      ...(isIP(request.host) ? {} : { servername: request.host }),
-      checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(request.host, cert),
-      method: "GET",
-      path: request.path,
-      headers,
-      ca: request.ca.map((c) => Buffer.from(c)),
-      ...(request.client ? { cert: Buffer.from(request.client.certificate), key: Buffer.from(request.client.key) } : {}),
-      rejectUnauthorized: true,
-      minVersion: "TLSv1.2",
-      agent: false,
-    });
+    const req = httpsRequest(tlsRequestOptions(request, "GET", headers));
 
     const stop = (): void => {
       done = true;

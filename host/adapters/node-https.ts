@@ -1,4 +1,4 @@
-import { request as httpsRequest } from "node:https";
+import { request as httpsRequest, type RequestOptions } from "node:https";
 import { isIP } from "node:net";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import type { IncomingHttpHeaders } from "node:http";
@@ -15,13 +15,42 @@ export class HttpsRequestError extends Error {
   }
 }
 
-function lowerCaseHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+export function lowerCaseHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
   }
   return out;
+}
+
+/** The request's Host header (with the port unless it is 443) and its own headers, names in lower case. */
+export function requestHeaders(request: { readonly host: string; readonly port: number; readonly headers?: Readonly<Record<string, string>> }): Record<string, string> {
+  const headers: Record<string, string> = { host: request.port === 443 ? request.host : `${request.host}:${request.port}` };
+  for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+  return headers;
+}
+
+/**
+ * node:https options shared by both HTTPS adapters: a fresh connection (no agent) to the route or the host, the
+ * certificate checked against the given roots and the logical host name (also when `route` sends the socket
+ * elsewhere; SNI only for DNS names), an optional client certificate, TLS 1.2+.
+ */
+export function tlsRequestOptions(request: Pick<HttpsRequest, "host" | "port" | "route" | "path" | "ca" | "client">, method: string, headers: Record<string, string>): RequestOptions {
+  return {
+    host: request.route?.address ?? request.host,
+    port: request.route?.port ?? request.port,
+    ...(isIP(request.host) ? {} : { servername: request.host }),
+    checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(request.host, cert),
+    method,
+    path: request.path,
+    headers,
+    ca: request.ca.map((c) => Buffer.from(c)),
+    ...(request.client ? { cert: Buffer.from(request.client.certificate), key: Buffer.from(request.client.key) } : {}),
+    rejectUnauthorized: true,
+    minVersion: "TLSv1.2",
+    agent: false,
+  };
 }
 
 /**
@@ -34,26 +63,10 @@ export class NodeHttpsClient implements HttpsClient {
   request(request: HttpsRequest): Promise<HttpsResponse> {
     return new Promise((resolve, reject) => {
       let settled = false;
-      const defaultPort = request.port === 443;
-      const headers: Record<string, string> = { host: defaultPort ? request.host : `${request.host}:${request.port}` };
-      for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+      const headers = requestHeaders(request);
       if (request.body) headers["content-length"] = String(request.body.length);
 
-      const req = httpsRequest({
-        host: request.route?.address ?? request.host,
-        port: request.route?.port ?? request.port,
-        // SNI must be a DNS name; the identity check below always uses the logical host.
-        ...(isIP(request.host) ? {} : { servername: request.host }),
-        checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(request.host, cert),
-        method: request.method,
-        path: request.path,
-        headers,
-        ca: request.ca.map((c) => Buffer.from(c)),
-        ...(request.client ? { cert: Buffer.from(request.client.certificate), key: Buffer.from(request.client.key) } : {}),
-        rejectUnauthorized: true,
-        minVersion: "TLSv1.2",
-        agent: false,
-      });
+      const req = httpsRequest(tlsRequestOptions(request, request.method, headers));
 
       const finish = (error: Error | undefined, response?: HttpsResponse): void => {
         if (settled) return;
