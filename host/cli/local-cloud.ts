@@ -5,10 +5,11 @@ import { createCa, issueClient, issueServer, type Credential } from "../pki/dev-
 import { EmbeddedBroker } from "../hub/embedded-broker";
 import { LocalBootstrap } from "../hub/local-bootstrap";
 import { LocalHub } from "../hub/local-hub";
+import { BLOB_HOST, LocalBlobStore } from "../hub/local-blob-store";
 
 /**
  * The cloud side of a local run, all in this process: a TLS broker that authenticates devices by
- * certificate, the hub's service side, and the bootstrap service. Its certificates name the real cloud
+ * certificate, the hub's service side, the bootstrap service, and blob storage for firmware images. Its certificates name the real cloud
  * hosts, so the device checks them exactly as in the field (routes map the names to loopback).
  */
 export interface LocalCloud {
@@ -17,6 +18,7 @@ export interface LocalCloud {
   readonly broker: EmbeddedBroker;
   readonly hub: LocalHub;
   readonly bootstrap: LocalBootstrap;
+  readonly blobs: LocalBlobStore;
   close(): Promise<void>;
 }
 
@@ -24,6 +26,7 @@ export async function startLocalCloud(dir: string, deviceId: string): Promise<Lo
   const ca = createCa(resolve(dir));
   const server = issueServer(ca, ["localhost", "127.0.0.1", DEFAULT_HUB_HOST, BOOTSTRAP_HOST]);
   const device = issueClient(ca, deviceId);
+  const blobServer = issueServer(ca, [BLOB_HOST]);
   const service = issueClient(ca, "local-hub");
   const caPem = readFileSync(ca.cert);
   const serverCert = readFileSync(server.cert);
@@ -41,15 +44,18 @@ export async function startLocalCloud(dir: string, deviceId: string): Promise<Lo
   });
   await hub.start();
   const bootstrap = await LocalBootstrap.start({ ca: caPem, cert: serverCert, key: serverKey, hubHostName: DEFAULT_HUB_HOST });
+  const blobs = await new LocalBlobStore({ cert: readFileSync(blobServer.cert), key: readFileSync(blobServer.key) }).listen();
   return {
     caPem,
     device,
     broker,
     hub,
     bootstrap,
+    blobs,
     close: async () => {
       await hub.stop();
       await bootstrap.close();
+      await blobs.close();
       await broker.close();
     },
   };

@@ -1,8 +1,9 @@
 /**
  * `npm start`: the firmware of a KIS.BOX on the host (portable core + Node adapters, simulated Wi-Fi),
  * going through the real boot sequence. Without --hub-host it runs against a local cloud in this process
- * (TLS broker with client certificates, the hub's service side, the bootstrap service), with development
- * certificates made at start.
+ * (TLS broker with client certificates, the hub's service side, the bootstrap service, blob storage for
+ * firmware images), with development certificates made at start. Over-the-air updates are on: a firmware
+ * restart boots the device again from its state folder.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -15,7 +16,11 @@ import type { EgressRule } from "../../src/net/egress-policy";
 import { LineLogger } from "../adapters/node-platform";
 import { FileStore } from "../adapters/file-store";
 import { createHostDevice, type HostDevice } from "../device/host-device";
+import { BLOB_HOST } from "../hub/local-blob-store";
+import { devReleaseKey } from "../update/dev-release-key";
 import { startLocalCloud, type LocalCloud } from "./local-cloud";
+import { LocalRelease } from "./local-release";
+import { RebootingDevice } from "./rebooting-device";
 import { TerminalUi, say } from "./terminal-ui";
 import { LED_COLORS, isLedColor, type LedColor } from "../../src/device/colors";
 import type { DeviceProfile } from "../../src/device/profile";
@@ -23,7 +28,8 @@ import type { DeviceProfile } from "../../src/device/profile";
 const USAGE = `Usage: npm start -- [options]
 
 Runs a simulated KIS.BOX or KIS.LIGHT through the real boot sequence (Wi-Fi → time → bootstrap → hub).
-Without --hub-host, everything runs locally: an embedded hub and bootstrap service.
+Without --hub-host, everything runs locally: an embedded hub, bootstrap service and blob storage
+(key u publishes a new firmware release signed with a development key kept in the state folder).
 
 Endpoints (the firmware still checks the real names against its egress table; these only say
 where those names are reached):
@@ -48,7 +54,8 @@ Device:
   --segments LIST        segment colours of the KIS.LIGHT, top to bottom (default red,yellow,green,blue,white)
 
 Other:
-  --state-dir DIR        where the device keeps its storage (default .dev/device-<profile>)
+  --state-dir DIR        where the device keeps its storage, firmware slots and development release key
+                         (default .dev/device-<profile>)
   --log-level LEVEL      debug | info | warn | error (default warn)`;
 
 function endpoint(text: string, flag: string): { address: string; port: number } {
@@ -120,41 +127,65 @@ async function main(): Promise<void> {
     key = readFileSync(cloud.device.key);
     if (!values.hub) routes.set(DEFAULT_HUB_HOST, HUB_MQTT_TLS_PORT, "tcp", { address: "127.0.0.1", port: cloud.broker.port });
     if (!values.bootstrap) routes.set(BOOTSTRAP_HOST, BOOTSTRAP_PORT, "tcp", { address: "127.0.0.1", port: cloud.bootstrap.port });
+    routes.set(BLOB_HOST, 443, "tcp", { address: "127.0.0.1", port: cloud.blobs.port });
     cloud.hub.onTelemetry((t) => ui.hubReceived(t.body, t.messageId));
   }
 
   const stateDir = resolve(values["state-dir"] ?? `.dev/device-${profile.name}`);
   mkdirSync(stateDir, { recursive: true });
-  const store = new FileStore(join(stateDir, "store.json"), { onCorrupt: (reason) => say(`storage was corrupt and starts empty: ${reason}`) });
-  const device: HostDevice = createHostDevice(
-    {
-      ca,
-      cert,
-      key,
-      ...(deviceIdFlag ? { deviceId: deviceIdFlag } : {}),
-      ...(values["model-id"] ? { modelId: values["model-id"] } : {}),
-      profile,
-      logger,
-      store,
-      outboxDir: join(stateDir, "outbox"),
-      hostWatchdog: true,
-      routes,
-      extraEgress,
-      defaultHub: hubHost,
-      trustPlatformClock: ntp.length === 0,
-      skipBootstrap: values["no-bootstrap"] === true || values["hub-host"] !== undefined,
-      sntpRequestTimeoutMs: 2000,
-    },
-    ui.leds,
-  );
+  const releaseKey = devReleaseKey(join(stateDir, "release-key.pem"));
+  // Each boot reads the state folder afresh, as the board reads its flash after a restart.
+  const build = (onRestart: () => void): HostDevice =>
+    createHostDevice(
+      {
+        ca,
+        cert,
+        key,
+        ...(deviceIdFlag ? { deviceId: deviceIdFlag } : {}),
+        ...(values["model-id"] ? { modelId: values["model-id"] } : {}),
+        profile,
+        logger,
+        store: new FileStore(join(stateDir, "store.json"), { onCorrupt: (reason) => say(`storage was corrupt and starts empty: ${reason}`) }),
+        outboxDir: join(stateDir, "outbox"),
+        hostWatchdog: true,
+        routes,
+        extraEgress,
+        defaultHub: hubHost,
+        trustPlatformClock: ntp.length === 0,
+        skipBootstrap: values["no-bootstrap"] === true || values["hub-host"] !== undefined,
+        sntpRequestTimeoutMs: 2000,
+        releaseKey: releaseKey.publicKeyDer,
+        update: { dir: join(stateDir, "firmware"), slotSize: 1024 * 1024, onRestart },
+        // Quick enough to watch: progress at most every second, the restart half a second after applying.
+        ota: { progressIntervalMs: 1000, rebootDelayMs: 500 },
+      },
+      ui.leds,
+    );
+  const version = (d: HostDevice): string => d.ota?.status.currentVersion ?? "?";
+  const device = new RebootingDevice(build, (d, restarted) => {
+    if (restarted) {
+      say(`restart: booting firmware ${version(d)}`);
+      return ui.attach(d);
+    }
+    say(`${profile.name === "box" ? "KIS.BOX" : "KIS.LIGHT"} simulation: device ${d.deviceId}, firmware ${version(d)}, hub ${hubHost}${cloud ? ` (local: 127.0.0.1:${cloud.broker.port}, bootstrap 127.0.0.1:${cloud.bootstrap.port}, blobs 127.0.0.1:${cloud.blobs.port})` : ""}`);
+    say(
+      ntp.length > 0
+        ? `time: SNTP against ${ntp.map((t, i) => `${EUROPE_POOL[i]} → ${t}`).join(", ")}`
+        : "time: the host clock, marked valid (no NTP server configured; --ntp ADDR:PORT uses SNTP)",
+    );
+    ui.attach(d);
+    ui.listen(cloud?.hub);
+  });
 
-  say(`${profile.name === "box" ? "KIS.BOX" : "KIS.LIGHT"} simulation: device ${device.deviceId}, hub ${hubHost}${cloud ? ` (local: 127.0.0.1:${cloud.broker.port}, bootstrap 127.0.0.1:${cloud.bootstrap.port})` : ""}`);
-  say(
-    ntp.length > 0
-      ? `time: SNTP against ${ntp.map((t, i) => `${EUROPE_POOL[i]} → ${t}`).join(", ")}`
-      : "time: the host clock, marked valid (no NTP server configured; --ntp ADDR:PORT uses SNTP)",
-  );
-  ui.attach(device, cloud?.hub);
+  if (cloud) {
+    const release = new LocalRelease(cloud.blobs, cloud.hub, releaseKey.privateKey, `kis${profile.name}`);
+    ui.onRelease(() => {
+      void release.publish(version(device.current)).then(
+        (m) => say(`  hub → desired firmware ${m.version} (${m.size} bytes, ${m.url})`),
+        (error: unknown) => say(`  release failed: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    });
+  }
   device.start();
 
   let stopping = false;

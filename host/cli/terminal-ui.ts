@@ -3,6 +3,7 @@ import type { LedColor } from "../../src/device/colors";
 import type { PatternSpec, PatternTarget } from "../../src/device/led-patterns";
 import type { LocalHub } from "../hub/local-hub";
 import type { HostDevice } from "../device/host-device";
+import type { FirmwareReport } from "../../src/update/ota-manager";
 
 export function say(line: string): void {
   process.stdout.write(line + "\n");
@@ -24,12 +25,16 @@ const COLOR_KEYS: Record<string, LedColor> = { o: "off", r: "red", g: "green", b
 /**
  * The terminal face of the simulation. KIS.BOX: keys (or lines on a pipe) 1..N press buttons; colour keys
  * make the local hub call setColor on the last pressed button. KIS.LIGHT: colour keys make the hub switch
- * the segment of that colour (o = all off). Boot phases, deliveries and every LED pattern change are printed.
+ * the segment of that colour (o = all off). With the local cloud, `u` publishes a new firmware release.
+ * Boot phases, deliveries, firmware update states and every LED pattern change are printed.
  */
 export class TerminalUi {
   private lastButton = 1;
   private quit: (() => void) | undefined;
+  private release: (() => void) | undefined;
   private lastLine = "";
+  private lastFirmware = "";
+  private device: HostDevice | undefined;
   private readonly names: string;
   readonly leds: PatternTarget;
 
@@ -42,30 +47,56 @@ export class TerminalUi {
     say(`  hub ← ${body}  (${messageId ?? "?"})`);
   }
 
+  /** Prints each state the device's update manager reports (download progress aside). */
+  private firmware(f: FirmwareReport): void {
+    const line = `  firmware ${f.status} (running ${f.currentVersion}, target ${f.targetVersion ?? "none"}${f.lastError ? `, ${f.lastError}` : ""})`;
+    if (line !== this.lastFirmware) say(line);
+    this.lastFirmware = line;
+  }
+
   onQuit(listener: () => void): void {
     this.quit = listener;
   }
 
-  attach(device: HostDevice, hub: LocalHub | undefined): void {
+  /** What `u` does (only offered when set). */
+  onRelease(listener: () => void): void {
+    this.release = listener;
+  }
+
+  /** Shows this device's events and sends the keys to it: called on every boot. */
+  attach(device: HostDevice): void {
+    this.device = device;
+    this.lastLine = "";
     device.boot.onStatus((s) => {
       const line = `boot: ${s.phase}${s.phase === "online" ? ` (hub ${s.hub}, assignment from ${s.assignmentSource})` : ""}`;
       if (line !== this.lastLine) say(line);
       this.lastLine = line;
       if (s.lastError && s.phase !== "online") say(`  last error [${s.lastError.phase}]: ${s.lastError.message}`);
     });
-    const box = device.box;
-    box?.onFeedback((f) => {
+    // A device just restarted into a new image shows "applying" until the hub is reached and confirms it.
+    this.lastFirmware = "";
+    if (device.ota && device.ota.status.status !== "idle") this.firmware(device.ota.status);
+    device.ota?.onStatus((f) => this.firmware(f));
+    device.box?.onFeedback((f) => {
       const text = f.state === "delivered" ? "\x1b[32mdelivered (PUBACK)\x1b[0m" : f.state === "queued" ? "queued" : "\x1b[31mdropped\x1b[0m";
       say(`  button ${f.button}: Button_pressed ${text}  [${f.messageId}]`);
     });
+  }
+
+  /** Prints the keys and starts reading them (once; `attach` a device first). */
+  listen(hub: LocalHub | undefined): void {
+    const box = this.device?.box;
     const colours = Object.keys(COLOR_KEYS).join(" ");
+    const update = this.release ? "u publishes a new firmware release; " : "";
     if (box) {
-      say(hub ? `Keys: 1..${box.buttonCount} press a button; ${colours} make the hub call setColor on the last pressed button; q quits.` : `Keys: 1..${box.buttonCount} press a button; q quits.`);
+      say(hub ? `Keys: 1..${box.buttonCount} press a button; ${colours} make the hub call setColor on the last pressed button; ${update}q quits.` : `Keys: 1..${box.buttonCount} press a button; q quits.`);
     } else {
-      say(hub ? `Keys: ${colours} make the hub call setColor on the light (o = all off); q quits.` : "Keys: q quits (the light is controlled from the cloud).");
+      say(hub ? `Keys: ${colours} make the hub call setColor on the light (o = all off); ${update}q quits.` : "Keys: q quits (the light is controlled from the cloud).");
     }
     const handle = (key: string): void => {
       if (key === "q" || key === "\u0003") return this.quit?.();
+      if (key === "u") return this.release?.();
+      const box = this.device?.box;
       const n = Number(key);
       if (box && Number.isInteger(n) && n >= 1 && n <= box.buttonCount) {
         this.lastButton = n;
