@@ -29,7 +29,9 @@ export async function startLocalCloud(dir: string, deviceId: string): Promise<Lo
   const blobServer = issueServer(ca, [BLOB_HOST]);
   const service = issueClient(ca, "local-hub");
   const caPem = readFileSync(ca.cert);
-  const serverCert = readFileSync(server.cert);
+  // Servers send their chain, as the real services do: the Moddable TLS stack checks the subjectAltName only
+  // while walking the received chain, so a leaf certificate alone fails there (modules/README).
+  const serverCert = Buffer.concat([readFileSync(server.cert), caPem]);
   const serverKey = readFileSync(server.key);
   const broker = await EmbeddedBroker.start({ ca: caPem, cert: serverCert, key: serverKey, serviceIdentities: ["local-hub"] });
   const hub = new LocalHub({
@@ -44,7 +46,7 @@ export async function startLocalCloud(dir: string, deviceId: string): Promise<Lo
   });
   await hub.start();
   const bootstrap = await LocalBootstrap.start({ ca: caPem, cert: serverCert, key: serverKey, hubHostName: DEFAULT_HUB_HOST });
-  const blobs = await new LocalBlobStore({ cert: readFileSync(blobServer.cert), key: readFileSync(blobServer.key) }).listen();
+  const blobs = await new LocalBlobStore({ cert: Buffer.concat([readFileSync(blobServer.cert), caPem]), key: readFileSync(blobServer.key) }).listen();
   return {
     caPem,
     device,

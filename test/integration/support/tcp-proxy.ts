@@ -5,12 +5,18 @@ import type { AddressInfo } from "node:net";
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   connections = 0;
+  /** While true, new connections are reset at once (the peer is unreachable). */
+  refusing = false;
 
   private constructor(private readonly server: Server) {}
 
   static async start(targetPort: number): Promise<TcpProxy> {
     let proxy: TcpProxy | undefined;
     const server = createServer((client) => {
+      if (proxy!.refusing) {
+        client.resetAndDestroy();
+        return;
+      }
       proxy!.connections++;
       const upstream = connect(targetPort, "127.0.0.1");
       proxy!.track(client);

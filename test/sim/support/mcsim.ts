@@ -1,0 +1,85 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { sleep } from "../../integration/support/processes";
+
+const ROOT = join(__dirname, "../../../..");
+
+/** The Moddable SDK's tools for the simulator, from MODDABLE (scripts/test-sim.mjs checks they exist). */
+export function sdkPaths(): { mcsim: string; app: (name: string) => string } {
+  const moddable = process.env.MODDABLE;
+  if (!moddable) throw new Error("MODDABLE is not set (run through npm run test:sim, which says what is missing)");
+  return {
+    mcsim: join(moddable, "build/bin/lin/release/mcsim"),
+    app: (name) => join(moddable, "build/bin/lin/mc/release", name, "mc.so"),
+  };
+}
+
+/** `node scripts/build-device.mjs lin ...` with config overrides; throws with mcconfig's output on failure. */
+export function buildSimulator(overrides: Record<string, string>, env: Record<string, string>): void {
+  const args = ["scripts/build-device.mjs", "lin", ...Object.entries(overrides).map(([k, v]) => `${k}=${v}`)];
+  const result = spawnSync(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) throw new Error(`build failed (${result.status}):\n${(result.stdout + result.stderr).slice(-4000)}`);
+}
+
+/**
+ * One run of the firmware in mcsim under Xvfb (a "power cycle" is stop + start). Its trace lines are collected;
+ * `waitFor` resolves on the first line (from `from` on) that matches. Stopped by killing its process group.
+ */
+export class McSim {
+  readonly lines: string[] = [];
+  private child: ChildProcess | undefined;
+  private partial = "";
+
+  constructor(private readonly app: string) {}
+
+  start(): void {
+    const { mcsim } = sdkPaths();
+    this.child = spawn("xvfb-run", ["-a", "stdbuf", "-oL", mcsim, this.app], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const take = (data: Buffer): void => {
+      const text = this.partial + data.toString();
+      const parts = text.split("\n");
+      this.partial = parts.pop() ?? "";
+      for (const line of parts) this.lines.push(line);
+    };
+    this.child.stdout?.on("data", take);
+    this.child.stderr?.on("data", take);
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The index of the first line from `from` on that matches, waiting up to `timeoutMs`. */
+  async waitFor(pattern: RegExp, timeoutMs: number, from = 0): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (let checked = from; ; ) {
+      for (; checked < this.lines.length; checked++) if (pattern.test(this.lines[checked]!)) return checked;
+      if (!this.running) throw new Error(`mcsim exited before ${pattern}\n${this.tail()}`);
+      if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms\n${this.tail()}`);
+      await sleep(50);
+    }
+  }
+
+  /** Whether a line from `from` on matches (no waiting). */
+  has(pattern: RegExp, from = 0): boolean {
+    return this.lines.slice(from).some((l) => pattern.test(l));
+  }
+
+  tail(n = 40): string {
+    return this.lines.slice(-n).join("\n");
+  }
+
+  /** Power off: the whole process group (xvfb-run, Xvfb, mcsim). */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.pid === undefined || !this.running) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    await exited;
+    await sleep(200); // Xvfb releases its display
+  }
+}
