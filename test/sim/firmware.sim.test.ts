@@ -121,6 +121,31 @@ describe("firmware in the Moddable simulator (mcsim)", function () {
     assert.ok(cloud.bootstrap.requests.length >= 1, "the bootstrap service was asked");
   });
 
+  it("keeps presses queued while the hub is unreachable through a power cycle, and delivers them with their ids", async () => {
+    hubLink.refusing = true;
+    hubLink.cutAll();
+    const s = sim!;
+    const from = s.lines.length;
+    await s.waitFor(/\[hub\] connecting/, 30_000, from); // the link is down and being retried
+    const queuedIds = async (): Promise<string[]> => {
+      const at = await s.waitFor(/press button=1 state=queued id=\S+/, 30_000, from);
+      const second = await s.waitFor(/press button=1 state=queued id=\S+/, 30_000, at + 1);
+      return [at, second].map((i) => /id=(\S+)/.exec(s.lines[i]!)![1]!);
+    };
+    const ids = await queuedIds();
+    for (const id of ids) assert.ok(!cloud.hub.telemetry.some((t) => t.messageId === id), `${id} not delivered before the power cycle`);
+    await s.stop(); // power off with the events only in the outbox files
+    hubLink.refusing = false;
+    const n = await powerOn();
+    await n.waitFor(/outbox opened .*queued=[1-9]/, 30_000);
+    await waitFor(() => ids.every((id) => cloud.hub.telemetry.some((t) => t.messageId === id)), `${ids.join(", ")} delivered after the power cycle`, 30_000);
+    for (const id of ids) {
+      const event = cloud.hub.telemetry.find((t) => t.messageId === id)!;
+      assert.match(event.body, /Button_pressed/);
+      assert.ok(event.system["$.ctime"], "the event keeps its device time");
+    }
+  });
+
   it("updates: streamed, resumed with Range after a dropped connection, verified by the SDK's crypto, selected; confirmed after the restart", async () => {
     let dropped = false;
     cloud.blobs.behave = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
