@@ -3,24 +3,17 @@
 // authentication, bootstrap service, blob storage, the hub's service side). Needs the Moddable SDK: run it with
 // `npm run test:sim`, which checks the prerequisites and says what is missing. Not part of `npm test` (CI has no SDK).
 import assert from "node:assert/strict";
-import { generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { startLocalCloud, type LocalCloud } from "../../host/cli/local-cloud";
 import { serveBlob } from "../../host/hub/local-blob-store";
 import { signRelease } from "../../host/update/release-signer";
-import { BOOTSTRAP_HOST, DEFAULT_HUB_HOST } from "../../src/bootstrap/bootstrap-contract";
-import { Chrony } from "../integration/support/chrony";
-import { TcpProxy } from "../integration/support/tcp-proxy";
-import { tempDir, waitFor } from "../integration/support/processes";
-import { McSim, buildSimulator, sdkPaths } from "./support/mcsim";
+import type { LocalCloud } from "../../host/cli/local-cloud";
+import { waitFor } from "../integration/support/processes";
+import type { McSim } from "./support/mcsim";
+import { SimRig } from "./support/sim-rig";
 
-const DEVICE = "kisbox-sim-1"; // the lin build's config.deviceId
-const BLOB = "kismefw.blob.core.windows.net";
 const CHUNK = 4096; // OtaManager's default chunk
-/** The simulator's state on lin: preferences and the file module's root (outbox, simulated partitions). */
-const SIM_STATE = ["/tmp/modpreferences.json", "/tmp/ota", "/tmp/outbox"];
 
 interface FirmwareReport {
   currentVersion?: string;
@@ -29,24 +22,14 @@ interface FirmwareReport {
   lastError?: string | null;
 }
 
-describe("firmware in the Moddable simulator (mcsim)", function () {
+describe("KIS.BOX firmware in the Moddable simulator (mcsim)", function () {
   this.timeout(600_000);
-  let dir: string;
+  let rig: SimRig;
   let cloud: LocalCloud;
-  let chrony: Chrony;
-  let hubLink: TcpProxy;
   let releaseKey: KeyObject;
-  let sim: McSim | undefined;
-  const backup = (): string => join(dir, "sim-state-backup");
-
+  const sim = (): McSim => rig.sim!;
+  const powerOn = (): Promise<McSim> => rig.powerOn();
   const firmware = (): FirmwareReport => (cloud.hub.reported.firmware ?? {}) as FirmwareReport;
-
-  async function powerOn(): Promise<McSim> {
-    await sim?.stop();
-    sim = new McSim(sdkPaths().app("kisbox"));
-    sim.start();
-    return sim;
-  }
 
   async function publish(version: string, bytes: number, key = releaseKey): Promise<Buffer> {
     const image = randomBytes(bytes);
@@ -56,59 +39,13 @@ describe("firmware in the Moddable simulator (mcsim)", function () {
   }
 
   before(async () => {
-    dir = tempDir("sim");
-    cloud = await startLocalCloud(join(dir, "pki"), DEVICE);
-    chrony = await Chrony.start();
-    hubLink = await TcpProxy.start(cloud.broker.port);
-
-    // The device's development credentials, embedded as resources (KISME_DEV_CREDENTIALS): DER, PKCS#8 key.
-    const creds = join(dir, "creds");
-    mkdirSync(creds);
-    cpSync(cloud.device.certDer, join(creds, "device.der"));
-    cpSync(cloud.device.keyDer, join(creds, "device.key.der"));
-    writeFileSync(join(creds, "dev-ca.der"), new X509Certificate(cloud.caPem).raw);
-
-    const pair = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-    releaseKey = pair.privateKey;
-    const routes = [
-      ...[0, 1, 2, 3].map((n) => `${n}.europe.pool.ntp.org:123/udp=127.0.0.1:${chrony.port}`),
-      `${BOOTSTRAP_HOST}:443/tcp=127.0.0.1:${cloud.bootstrap.port}`,
-      `${DEFAULT_HUB_HOST}:8883/tcp=127.0.0.1:${hubLink.port}`,
-      `${BLOB}:443/tcp=127.0.0.1:${cloud.blobs.port}`,
-    ].join(",");
-    buildSimulator(
-      {
-        firmwareVersion: "1.0.0",
-        releaseKey: pair.publicKey.export({ format: "der", type: "spki" }).toString("base64"),
-        routes,
-        simulatePressEverySeconds: "3",
-        logLevel: "debug",
-      },
-      { KISME_DEV_CREDENTIALS: creds },
-    );
-
-    // A fresh simulated device; whatever was there is put back afterwards.
-    mkdirSync(backup());
-    for (const path of SIM_STATE) {
-      if (!existsSync(path)) continue;
-      cpSync(path, join(backup(), path.replace(/\//g, "_")), { recursive: true });
-      rmSync(path, { recursive: true, force: true });
-    }
+    rig = await SimRig.start("kisbox-sim-1", "box", { firmwareVersion: "1.0.0", simulatePressEverySeconds: "3" });
+    cloud = rig.cloud;
+    releaseKey = rig.releaseKey;
   });
 
   after(async () => {
-    await sim?.stop();
-    await hubLink?.close();
-    await cloud?.close();
-    await chrony?.dispose();
-    if (dir && existsSync(backup())) {
-      for (const path of SIM_STATE) {
-        rmSync(path, { recursive: true, force: true });
-        const saved = join(backup(), path.replace(/\//g, "_"));
-        if (existsSync(saved)) cpSync(saved, path, { recursive: true });
-      }
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await rig?.dispose();
   });
 
   it("boots through Wi-Fi, SNTP, bootstrap and mutual TLS to the hub, and delivers presses", async () => {
@@ -122,9 +59,9 @@ describe("firmware in the Moddable simulator (mcsim)", function () {
   });
 
   it("keeps presses queued while the hub is unreachable through a power cycle, and delivers them with their ids", async () => {
-    hubLink.refusing = true;
-    hubLink.cutAll();
-    const s = sim!;
+    rig.hubLink.refusing = true;
+    rig.hubLink.cutAll();
+    const s = sim();
     const from = s.lines.length;
     await s.waitFor(/\[hub\] connecting/, 30_000, from); // the link is down and being retried
     const queuedIds = async (): Promise<string[]> => {
@@ -135,7 +72,7 @@ describe("firmware in the Moddable simulator (mcsim)", function () {
     const ids = await queuedIds();
     for (const id of ids) assert.ok(!cloud.hub.telemetry.some((t) => t.messageId === id), `${id} not delivered before the power cycle`);
     await s.stop(); // power off with the events only in the outbox files
-    hubLink.refusing = false;
+    rig.hubLink.refusing = false;
     const n = await powerOn();
     await n.waitFor(/outbox opened .*queued=[1-9]/, 30_000);
     await waitFor(() => ids.every((id) => cloud.hub.telemetry.some((t) => t.messageId === id)), `${ids.join(", ")} delivered after the power cycle`, 30_000);
@@ -154,7 +91,7 @@ describe("firmware in the Moddable simulator (mcsim)", function () {
       res.writeHead(200, { "content-length": String(body.length) });
       res.write(body.subarray(0, 100_000), () => setTimeout(() => req.socket.destroy(), 200));
     };
-    const s = sim!;
+    const s = sim();
     const from = s.lines.length;
     const image = await publish("1.1.0", 300_000);
     await s.waitFor(/firmware update verified and selected; restarting version=1\.1\.0/, 60_000, from);
@@ -172,15 +109,15 @@ describe("firmware in the Moddable simulator (mcsim)", function () {
   });
 
   it("a new image restarted before it reaches the hub is rolled back by the bootloader rule and reported", async () => {
-    const s = sim!;
+    const s = sim();
     const from = s.lines.length;
     await publish("1.2.0", 200_000);
     await s.waitFor(/firmware update verified and selected; restarting version=1\.2\.0/, 60_000, from);
-    hubLink.refusing = true; // the hub is unreachable for the new image
+    rig.hubLink.refusing = true; // the hub is unreachable for the new image
     const p = await powerOn();
     await p.waitFor(/new firmware pending verification version=1\.2\.0/, 30_000);
     await p.waitFor(/connecting host=iotrafi/, 30_000);
-    hubLink.refusing = false;
+    rig.hubLink.refusing = false;
     const old = await powerOn(); // restarted unconfirmed
     await old.waitFor(/running again after a rollback version=1\.1\.0 failed=1\.2\.0/, 30_000);
     await waitFor(() => firmware().status === "rolledBack" && firmware().currentVersion === "1.1.0" && firmware().targetVersion === "1.2.0", "rolledBack reported", 30_000);
@@ -188,11 +125,36 @@ describe("firmware in the Moddable simulator (mcsim)", function () {
   });
 
   it("refuses a manifest signed with another key; the boot partition stays", async () => {
-    const s = sim!;
+    const s = sim();
     const from = s.lines.length;
     await publish("1.3.0", 50_000, generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey);
     await s.waitFor(/firmware update failed version=1\.3\.0 error="bad-signature/, 30_000, from);
     await waitFor(() => firmware().status === "failed" && /^bad-signature/.test(firmware().lastError ?? ""), "failed reported", 10_000);
     assert.ok(!cloud.blobs.served.some((r) => r.url?.startsWith("/fw/kisbox-1.3.0.bin")), "nothing downloaded");
+  });
+});
+
+describe("KIS.LIGHT firmware in the Moddable simulator (mcsim)", function () {
+  this.timeout(600_000);
+  let rig: SimRig;
+
+  before(async () => {
+    rig = await SimRig.start("kislight-sim-1", "light");
+  });
+
+  after(async () => {
+    await rig?.dispose();
+  });
+
+  it("comes online and switches a segment when the cloud calls setColor; a bad command is refused with 400", async () => {
+    const s = await rig.powerOn();
+    await s.waitFor(/boot phase phase=online/, 60_000);
+    const from = s.lines.length;
+    const ok = await rig.cloud.hub.invokeMethod("setColor", { segment: 1, color: "red", pattern: "blink" });
+    assert.equal(ok.status, 200, JSON.stringify(ok.payload));
+    await s.waitFor(/^LED 0 blink red/, 10_000, from); // segment 1 is LED 0 (trace LEDs in the simulator)
+    await waitFor(() => rig.cloud.hub.telemetry.some((t) => t.body.includes("Set_Color_red")), "Set_Color_red at the hub", 10_000);
+    const bad = await rig.cloud.hub.invokeMethod("setColor", { segment: 9, color: "purple" });
+    assert.equal(bad.status, 400, JSON.stringify(bad.payload));
   });
 });
