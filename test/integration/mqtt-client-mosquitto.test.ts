@@ -15,6 +15,7 @@ import { TcpProxy } from "./support/tcp-proxy";
 import { sendThroughOutages } from "./support/outage-run";
 import { sleep, waitFor } from "./support/processes";
 import { HUB_HOST, MemoryLogger, TestPki } from "./support/fixture";
+import { tlsAuthenticationSuite } from "./support/tls-auth-suite";
 
 const DEVICE = "box-portable-1";
 
@@ -313,50 +314,7 @@ describe("Portable MQTT client against mosquitto (TLS, client certificates, per-
   });
 });
 
-describe("Portable MQTT client: TLS authentication against mosquitto", function () {
-  this.timeout(30_000);
-  let pki: TestPki;
-  let other: TestPki;
-  let broker: Mosquitto;
-
-  before(async () => {
-    pki = new TestPki();
-    other = new TestPki();
-    broker = await Mosquitto.start({ dir: pki.dir, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, services: [] });
-  });
-  after(async () => broker?.stop());
-
-  async function attempt(device: PortableDevice): Promise<string> {
-    device.hub.start();
-    try {
-      await waitFor(() => device.hub.status.lastError !== undefined || device.hub.status.state === "connected", "a connection outcome");
-      return device.hub.status.state === "connected" ? "connected" : device.hub.status.lastError!;
-    } finally {
-      device.stop();
-    }
-  }
-
-  it("connects with the right CA, host name and device certificate", async () => {
-    assert.equal(await attempt(portableDevice(pki, "tls-ok", broker.port)), "connected");
-  });
-
-  it("rejects a server certificate from another CA", async () => {
-    const error = await attempt(portableDevice(pki, "tls-a", broker.port, { ca: [other.caPem] }));
-    process.stdout.write(`      reason: ${error}\n`);
-    assert.match(error, /self[- ]signed|unable to (get|verify)|certificate/i);
-  });
-
-  it("rejects a server certificate for another host name", async () => {
-    const error = await attempt(portableDevice(pki, "tls-b", broker.port, { hubHost: "other-hub.azure-devices.net" }));
-    process.stdout.write(`      reason: ${error}\n`);
-    assert.match(error, /altnames|does not match|hostname/i);
-  });
-
-  it("is refused by the broker with a device certificate from another CA", async () => {
-    const cred = other.device("tls-c");
-    const error = await attempt(portableDevice(pki, "tls-c", broker.port, { cert: readFileSync(cred.cert), key: readFileSync(cred.key) }));
-    process.stdout.write(`      reason: ${error}\n`);
-    assert.notEqual(error, "connected");
-    assert.match(error, /certificate|alert|closed|ECONNRESET|socket/i);
-  });
+tlsAuthenticationSuite("Portable MQTT client: TLS authentication against mosquitto", (pki, id, port, v) => {
+  const d = portableDevice(pki, id, port, v);
+  return { start: () => d.hub.start(), stop: () => d.stop(), hub: d.hub };
 });
