@@ -1,39 +1,21 @@
 import assert from "node:assert/strict";
-import type { LocalHub } from "../../host/hub/local-hub";
-import { Mosquitto } from "./support/mosquitto";
-import { FaultProxy } from "./support/fault-proxy";
 import { waitFor } from "./support/processes";
-import { TestPki, testDevice, type TestDevice } from "./support/fixture";
+import { testDevice } from "./support/fixture";
+import { useFaultyHub } from "./support/faulty-hub";
 
 /** A full outbox drops the oldest events — and says so: an Events_dropped event and the diagnostics count. */
 describe("dropped events are reported, never silent", function () {
   this.timeout(30_000);
   const deviceId = "kisbox-drop-1";
-  let pki: TestPki;
-  let broker: Mosquitto;
-  let hub: LocalHub;
-  let proxy: FaultProxy;
-  let device: TestDevice | undefined;
-
-  before(async () => {
-    pki = new TestPki();
-    ({ broker, hub } = await pki.mosquittoHub(deviceId));
-    proxy = await FaultProxy.start(broker.port);
-  });
-
-  after(async () => {
-    device?.stop();
-    await proxy?.close();
-    await hub?.stop();
-    await broker?.stop();
-  });
+  const rig = useFaultyHub(deviceId);
 
   it("keeps the newest events, then reports how many were dropped once the link is back", async () => {
+    const { pki, hub, proxy } = rig;
     proxy.refuse(true); // the hub is unreachable
-    device = testDevice(pki, deviceId, proxy.port, { hub: { backoff: { initialMs: 50, maxMs: 200 }, outboxCapacity: 5, window: 1 } });
+    const device = (rig.device = testDevice(pki, deviceId, proxy.port, { hub: { backoff: { initialMs: 50, maxMs: 200 }, outboxCapacity: 5, window: 1 } }));
     device.start();
-    await waitFor(() => device!.boot.status.phase === "hub", "the device trying to reach the hub");
-    const ids = Array.from({ length: 9 }, (_, i) => device!.box.press(1 + (i % 3)).id);
+    await waitFor(() => device.boot.status.phase === "hub", "the device trying to reach the hub");
+    const ids = Array.from({ length: 9 }, (_, i) => device.box.press(1 + (i % 3)).id);
     assert.equal(device.hub.outbox.dropped, 5, "capacity 5 of 10 events: Device_started and the four oldest presses dropped");
     proxy.refuse(false);
     await waitFor(() => hub.telemetry.some((t) => t.properties["event"] === "Events_dropped"), "the Events_dropped event");

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import type { LocalHub } from "../../host/hub/local-hub";
-import { Mosquitto } from "./support/mosquitto";
-import { FaultProxy } from "./support/fault-proxy";
 import { sleep, waitFor } from "./support/processes";
-import { TestPki, testDevice, type TestDevice } from "./support/fixture";
+import { testDevice } from "./support/fixture";
+import { useFaultyHub } from "./support/faulty-hub";
 
 /**
  * No lost events: presses on three buttons while the broker is killed and restarted and the link is reset or
@@ -17,27 +15,11 @@ const RESTARTS = LONG ? 20 : 3;
 describe(`soak: ${EVENTS} events, ${RESTARTS} broker restarts, link resets and stalls`, function () {
   this.timeout(LONG ? 600_000 : 90_000);
   const deviceId = "kisbox-soak-1";
-  let pki: TestPki;
-  let broker: Mosquitto;
-  let hub: LocalHub;
-  let proxy: FaultProxy;
-  let device: TestDevice | undefined;
-
-  before(async () => {
-    pki = new TestPki();
-    ({ broker, hub } = await pki.mosquittoHub(deviceId));
-    proxy = await FaultProxy.start(broker.port);
-  });
-
-  after(async () => {
-    device?.stop();
-    await proxy?.close();
-    await hub?.stop();
-    await broker?.stop();
-  });
+  const rig = useFaultyHub(deviceId);
 
   it("delivers every event at least once, duplicates recognisable and bounded, order per button kept", async () => {
-    device = testDevice(pki, deviceId, proxy.port, { hub: { backoff: { initialMs: 50, maxMs: 500 }, window: 8, outboxCapacity: 5000, stableAfterMs: 1000 } });
+    const { pki, broker, hub, proxy } = rig;
+    const device = (rig.device = testDevice(pki, deviceId, proxy.port, { hub: { backoff: { initialMs: 50, maxMs: 500 }, window: 8, outboxCapacity: 5000, stableAfterMs: 1000 } }));
     device.start();
     await device.waitConnected();
     const ids: string[] = [];
