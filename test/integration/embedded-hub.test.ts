@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import mqtt from "mqtt";
 import { EmbeddedBroker } from "../../host/hub/embedded-broker";
 import type { LocalHub } from "../../host/hub/local-hub";
-import { sleep, tempDir, waitFor } from "./support/processes";
+import { tempDir, waitFor } from "./support/processes";
+import { withStartCli } from "./support/start-cli";
 import { TestPki, testDevice, type TestDevice } from "./support/fixture";
 
 describe("embedded local hub (npm start's broker: aedes with TLS client certificates)", function () {
@@ -113,26 +112,13 @@ describe("npm start (the host simulation in a terminal)", function () {
 
   it("presses buttons, shows PUBACK confirmations and the LED colour the hub sets", async () => {
     const cwd = tempDir("start");
-    const child = spawn(process.execPath, [join(__dirname, "../../host/cli/start.js"), "--buttons", "3"], { cwd, stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    try {
-      await waitFor(() => /boot: online \(hub iotrafi-prod-iot-hub.azure-devices.net, assignment from service\)/.test(out), "the simulated box to boot (Wi-Fi, time, bootstrap, hub)", 30_000);
-      child.stdin.write("2\n");
-      await waitFor(() => /button 2: Button_pressed .*delivered \(PUBACK\)/.test(out), "the PUBACK confirmation");
-      child.stdin.write("y\n");
-      await waitFor(() => /button 2 LED → .*yellow/.test(out), "LED 2 to turn yellow");
-      await waitFor(() => /setColor answered 200/.test(out), "the method answer");
-      child.stdin.write("q\n");
-      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-      assert.equal(code, 0);
-    } catch (error) {
-      process.stdout.write(`--- npm start output ---\n${out}\n`);
-      throw error;
-    } finally {
-      if (child.exitCode === null) child.kill("SIGKILL");
-      await sleep(10);
-    }
+    await withStartCli(cwd, ["--buttons", "3"], async (cli) => {
+      await cli.until(/boot: online \(hub iotrafi-prod-iot-hub.azure-devices.net, assignment from service\)/, "the simulated box to boot (Wi-Fi, time, bootstrap, hub)", 30_000);
+      cli.send("2");
+      await cli.until(/button 2: Button_pressed .*delivered \(PUBACK\)/, "the PUBACK confirmation");
+      cli.send("y");
+      await cli.until(/button 2 LED → .*yellow/, "LED 2 to turn yellow");
+      await cli.until(/setColor answered 200/, "the method answer");
+    });
   });
 });
