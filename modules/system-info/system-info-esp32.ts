@@ -3,25 +3,23 @@
  *
  * - restart: `System.restart()` — the SDK's ECMA-419 `system` module (modules/io/system, preloaded by the io
  *   manifest, installed as the global `System`) calls `esp_restart()`.
- * - free heap: `Instrumentation.get(map("System Free Memory"))` = heap_caps_get_free_size(MALLOC_CAP_8BIT), but only
- *   in instrumented builds (`mcconfig -i`); a release build's Instrumentation.get returns undefined, so freeHeap
- *   is then undefined (diagnostics send null).
- * - reset reason: the SDK (8.2.3) exposes no `esp_reset_reason()` to scripts; it is "unknown" until a small native
- *   module adds it.
+ * - reset reason and free heap: `esp_reset_reason()` (as a word: power-on, software, panic, task-watchdog,
+ *   brownout, ...) and `esp_get_free_heap_size()` through this module's native part (esp32/system-info-native.c):
+ *   the SDK (8.2.3) exposes neither to scripts (its Instrumentation has the heap in instrumented builds only).
  */
-import Instrumentation from "instrumentation";
+import * as Native from "native/system-info";
 import type { SystemInfo } from "ports/system-info";
 import type { Logger } from "ports/logger";
 
 export class PlatformSystemInfo implements SystemInfo {
-  private readonly freeMemory = mapped("System Free Memory");
+  private readonly reason = Native.resetReason(); // fixed for the whole boot
 
   resetReason(): string {
-    return "unknown";
+    return this.reason;
   }
 
   freeHeap(): number | undefined {
-    return read(this.freeMemory);
+    return Native.freeHeap();
   }
 }
 
@@ -36,22 +34,4 @@ export function platformRestart(logger: Logger): () => void {
     }
     system.restart();
   };
-}
-
-function mapped(name: "System Free Memory"): number | undefined {
-  try {
-    return Instrumentation.map(name);
-  } catch {
-    return undefined;
-  }
-}
-
-function read(index: number | undefined): number | undefined {
-  if (index === undefined) return undefined;
-  try {
-    const value = Instrumentation.get(index);
-    return typeof value === "number" && value >= 0 ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
