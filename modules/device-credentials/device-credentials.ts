@@ -4,17 +4,10 @@
  * Device certificate and key (DER; the key unencrypted PKCS#8) come from `preference` storage, written at
  * provisioning; development builds fall back to resources. Trusted roots always come from resources (certs/).
  *
- * Preference format (domain "kisme"; preference keys are at most 15 characters and values at most 4000 bytes,
- * so a value may be split across keys):
- *
- *   deviceId   string   optional; the IoT Hub device id (the certificate's CN)
- *   cert.len   integer  total length of the device certificate (DER), in bytes
- *   cert.0 ... ArrayBuffer chunks of the certificate, in order, each at most 4000 bytes
- *   key.len    integer  total length of the private key (PKCS#8 DER, unencrypted)
- *   key.0 ...  ArrayBuffer chunks of the key
- *
- * `.len` is written last and removed first, so an interrupted write reads as "not provisioned", never as a
- * truncated certificate. `storeDeviceCredentials()` writes this format.
+ * Preference format: src/device/credential-layout.ts (domain "kisme"; `deviceId`, `cert.N`/`cert.len`,
+ * `key.N`/`key.len`, chunks of at most 4000 bytes). `.len` is written last and removed first, so an interrupted
+ * write reads as "not provisioned", never as a truncated certificate. `storeDeviceCredentials()` writes this
+ * format; host/tools/provision.ts prepares the same entries for the factory.
  *
  * Development resources (listed by the root manifest from the git-ignored local/ folder when
  * KISME_DEV_CREDENTIALS points there): `device.der` (certificate) and `device.key.der` (PKCS#8 key).
@@ -22,9 +15,10 @@
 import Preference from "preference";
 import Resource from "Resource";
 import type { TlsCredentials } from "ports/mqtt";
+import { CREDENTIAL_CHUNK_BYTES, CREDENTIAL_DOMAIN } from "device/credential-layout";
 
-export const PREFERENCE_DOMAIN = "kisme";
-export const CHUNK_BYTES = 4000;
+export const PREFERENCE_DOMAIN = CREDENTIAL_DOMAIN;
+export const CHUNK_BYTES = CREDENTIAL_CHUNK_BYTES;
 export const DEV_CERTIFICATE_RESOURCE = "device.der";
 export const DEV_KEY_RESOURCE = "device.key.der";
 /** The public roots shipped in certs/ (IoT Hub: DigiCert Global Root G2, plus Microsoft RSA Root CA 2017). */
