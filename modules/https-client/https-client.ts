@@ -9,6 +9,7 @@ import type { HttpsClient, HttpsRequest, HttpsResponse } from "ports/https";
 import type { Logger } from "ports/logger";
 import { DEFAULT_RESOLVE_TIMEOUT_MS } from "adapters/name-resolver";
 import { HttpsExchange, HttpsRequestError } from "adapters/https-exchange";
+import { concatBytes } from "core/bytes";
 
 export { HttpsRequestError, type HttpsErrorCode } from "adapters/https-exchange";
 
@@ -75,16 +76,7 @@ class BufferedExchange extends HttpsExchange {
   }
 
   protected succeeded(): void {
-    let body: Uint8Array;
-    if (this.chunks.length === 1) body = this.chunks[0]!;
-    else {
-      body = new Uint8Array(this.received);
-      let offset = 0;
-      for (const chunk of this.chunks) {
-        body.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
-    }
+    const body = this.chunks.length === 1 ? this.chunks[0]! : concatBytes(this.chunks);
     this.resolve({ status: this.status!, headers: this.headers, body });
   }
 

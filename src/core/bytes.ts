@@ -14,3 +14,16 @@ export function toHex(bytes: Uint8Array): string {
   for (const b of bytes) out += (b < 16 ? "0" : "") + b.toString(16);
   return out;
 }
+
+/** The parts joined into one new array (an array argument, not a spread: XS's stack is small). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -2,6 +2,7 @@ import type { OutboxRecord, OutboxStore } from "../azure/telemetry-outbox";
 import type { RecordStorage } from "../ports/record-storage";
 import { checkSegmentName } from "../ports/record-storage";
 import { errorMessage } from "../core/listeners";
+import { concatBytes } from "../core/bytes";
 
 /*
  * On-storage format (all integers little-endian). A segment is a sequence of frames:
@@ -398,16 +399,7 @@ export class OutboxLog implements OutboxStore {
       .filter((e) => e.segment === from)
       .sort((a, b) => a.record.seq - b.record.seq);
     if (entries.length === 0) return;
-    const frames = entries.map((e) => encodeEventFrame(e.record));
-    let total = 0;
-    for (const f of frames) total += f.length;
-    const bytes = new Uint8Array(total);
-    let at = 0;
-    for (const f of frames) {
-      bytes.set(f, at);
-      at += f.length;
-    }
-    this.write(to, bytes, true);
+    this.write(to, concatBytes(entries.map((e) => encodeEventFrame(e.record))), true);
     for (const e of entries) {
       this.unlink(e);
       e.segment = to;

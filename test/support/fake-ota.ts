@@ -2,6 +2,7 @@ import type { CryptoPort, Sha256 } from "../../src/ports/crypto";
 import type { HttpStream, HttpStreamClient, HttpStreamHandlers, HttpStreamRequest } from "../../src/ports/http-stream";
 import type { BootState, ImageInfo, RollbackRecord, SlotInfo, UpdateSession, UpdateWriter } from "../../src/ports/update-writer";
 import { PureSha256, sha256 } from "./sha256";
+import { concatBytes } from "../../src/core/bytes";
 
 /** One GET the fake received; the test plays the server through it. */
 export class FakeExchange {
@@ -47,13 +48,6 @@ export class FakeHttpStream implements HttpStreamClient {
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
 /**
  * Real SHA-256 (pure TypeScript, so it runs in XS) and a stand-in signature scheme: the "signature" of a message
  * under a key is SHA-256(key || message). Good enough to test that the core checks what it should.
@@ -73,7 +67,7 @@ export class FakeCrypto implements CryptoPort {
 }
 
 export function fakeSign(publicKey: Uint8Array, message: Uint8Array): Uint8Array {
-  return sha256(concat(publicKey, message));
+  return sha256(concatBytes([publicKey, message]));
 }
 
 interface Slot {
@@ -135,12 +129,7 @@ export class MemoryUpdateWriter implements UpdateWriter {
         if (!open) throw new Error("session closed");
         if (written !== image.size) throw new Error("image incomplete");
         open = false;
-        const bytes = new Uint8Array(written);
-        let o = 0;
-        for (const c of chunks) {
-          bytes.set(c, o);
-          o += c.length;
-        }
+        const bytes = concatBytes(chunks);
         this.slot[target] = { version: image.version, image: bytes, sha256: image.sha256 };
         this.pending = { previous: this.boot, bootCount: 0 };
         this.boot = target;

@@ -7,7 +7,7 @@
  * accepted, rejected with the parser's documented error class (or documented result), and crashes —
  * any other exception, a failed round trip or a broken invariant. Crashes must be 0.
  */
-import { Fuzz, classify, concat, crash, newStats, showBytes, type FuzzStats } from "./fuzz";
+import { Fuzz, classify, crash, newStats, showBytes, type FuzzStats } from "./fuzz";
 import { FakeConnector } from "./fake-mqtt";
 import { ManualClock, SequenceRandom, flush } from "./manual-clock";
 import { PropertyBagError, decodePropertyBag, encodePropertyBag } from "../../src/azure/property-bag";
@@ -32,7 +32,7 @@ import {
   type PacketQoS,
 } from "../../src/mqtt/mqtt-codec";
 import { scoped, silentLogger, type Logger } from "../../src/ports/logger";
-import { utf8 } from "../../src/core/bytes";
+import { concatBytes, utf8 } from "../../src/core/bytes";
 
 export interface FuzzCase {
   readonly name: string;
@@ -514,7 +514,7 @@ const mqtt: FuzzCase = {
         parts.push(p.bytes);
         expected.push(p.expect);
       }
-      const stream = concat(...parts);
+      const stream = concatBytes(parts);
       classify(
         stats,
         () => showBytes(stream),
@@ -531,7 +531,7 @@ const mqtt: FuzzCase = {
       // Hostile: random bytes or mutated server streams, random chunking and size limit.
       const valid: Uint8Array[] = [];
       for (let n = f.range(1, 4); n > 0; n--) valid.push(serverPacket(f));
-      const data = f.chance(0.2) ? f.bytes(64) : f.mutateBytes(concat(...valid));
+      const data = f.chance(0.2) ? f.bytes(64) : f.mutateBytes(concatBytes(valid));
       const limit = f.chance(0.3) ? f.range(2, 64) : 64 * 1024;
       classify(
         stats,

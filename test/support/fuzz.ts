@@ -5,6 +5,7 @@
  */
 import type { Random } from "../../src/ports/random";
 import { SeededRandom } from "./manual-clock";
+import { concatBytes } from "../../src/core/bytes";
 
 /** Characters that mean something in topics, property bags, JSON or URLs, plus awkward Unicode. */
 export const RESERVED = ["&", "=", "%", "/", "?", "#", "+", "$", ".", " ", "\u0000", "\n", '"', "\\", "é", "€", "😀", "\ud800", "\udc00", "\ufffd", "\u2028"];
@@ -183,24 +184,24 @@ export class Fuzz {
           break;
         case 2: {
           const extra = this.bytes(8); // insertion
-          data = concat(data.subarray(0, at), extra, data.subarray(at));
+          data = concatBytes([data.subarray(0, at), extra, data.subarray(at)]);
           break;
         }
         case 3: {
           const end = Math.min(data.length, at + 1 + this.int(8)); // deletion
-          data = concat(data.subarray(0, at), data.subarray(end));
+          data = concatBytes([data.subarray(0, at), data.subarray(end)]);
           break;
         }
         case 4: {
           const end = Math.min(data.length, at + 1 + this.int(16)); // duplication of a slice
-          data = concat(data.subarray(0, end), data.subarray(at, end), data.subarray(end));
+          data = concatBytes([data.subarray(0, end), data.subarray(at, end), data.subarray(end)]);
           break;
         }
         case 5:
           if (data.length > 0) data[this.int(data.length)] = this.pick([0x00, 0xff, 0x7f, 0x80, 0xc0, 0x30, 0x32]);
           break;
         default:
-          data = concat(data, data); // the whole thing twice
+          data = concatBytes([data, data]); // the whole thing twice
           if (data.length > 4096) data = data.slice(0, 4096);
       }
     }
@@ -249,18 +250,6 @@ export class Fuzz {
     }
     return out;
   }
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** The per-parser outcome of a fuzz run. */

@@ -1,6 +1,7 @@
 import assert from "../support/assert";
 import { SeededRandom } from "../support/manual-clock";
 import { ackBytes, connackBytes, publishBytes, remainingLength, subackBytes } from "../support/fake-stream-socket";
+import { concatBytes } from "../../src/core/bytes";
 import {
   MqttPacketReader,
   MqttProtocolError,
@@ -24,18 +25,6 @@ const bytes = (...values: (number | string)[]): Uint8Array => {
     else for (const b of encodeUtf8(v)) out.push(b);
   }
   return Uint8Array.from(out);
-};
-
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 };
 
 const MQTT = [0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04]; // "MQTT", level 4
@@ -188,7 +177,7 @@ describe("MQTT codec: decoding", () => {
     [bytes(0xd0, 0x00), { type: "pingresp" }],
   ];
 
-  const stream = concat(...fromServer.map(([b]) => b));
+  const stream = concatBytes(fromServer.map(([b]) => b));
   const expected = fromServer.map(([, p]) => p);
 
   it("decodes every server packet type fed whole", () => {
@@ -208,7 +197,7 @@ describe("MQTT codec: decoding", () => {
     const twin204 = publishBytes("$iothub/twin/res/204/?$rid=7&$version=12", new Uint8Array(0));
     const next = publishBytes("x", encodeUtf8("after"));
     for (const split of ["whole", "bytes", "random"] as const) {
-      const packets = decodeWith(concat(twin204, next, twin204), split);
+      const packets = decodeWith(concatBytes([twin204, next, twin204]), split);
       assert.equal(packets.length, 3, split);
       const first = packets[0]!;
       assert.ok(first.type === "publish" && first.payload.length === 0 && first.topic === "$iothub/twin/res/204/?$rid=7&$version=12");
@@ -238,7 +227,7 @@ describe("MQTT codec: decoding", () => {
       [encodePingreq(), { type: "pingreq" }],
       [encodeDisconnect(), { type: "disconnect" }],
     ];
-    const all = concat(...fromClient.map(([b]) => b));
+    const all = concatBytes(fromClient.map(([b]) => b));
     for (const split of ["whole", "bytes", "random"] as const) {
       assert.deepEqual(decodeWith(all, split, "from-client"), fromClient.map(([, p]) => p), split);
     }
@@ -274,7 +263,7 @@ describe("MQTT codec: decoding", () => {
       reader.feed(chunk, sink);
       left -= chunk.length;
     }
-    reader.feed(concat(chunk.subarray(0, left), bytes(0xd0, 0x00)), sink);
+    reader.feed(concatBytes([chunk.subarray(0, left), bytes(0xd0, 0x00)]), sink);
     assert.deepEqual(got, [
       { type: "publish-oversized", topic: "t", payloadBytes: 268_435_455 - 5, qos: 1, dup: false, retain: false, packetId: 42 },
       { type: "pingresp" },
@@ -283,7 +272,7 @@ describe("MQTT codec: decoding", () => {
 
   it("skips an oversized PUBLISH while streaming and decodes a normal packet in the same chunk", () => {
     const big = new Uint8Array(1000).fill(7);
-    const stream = concat(publishBytes("big/t", big, 1, 7), publishBytes("n", encodeUtf8("ok")), publishBytes("big/0", big), ackBytes(4, 3));
+    const stream = concatBytes([publishBytes("big/t", big, 1, 7), publishBytes("n", encodeUtf8("ok")), publishBytes("big/0", big), ackBytes(4, 3)]);
     for (const split of ["whole", "bytes", "random"] as const) {
       const packets = decodeWith(stream, split, "from-server", 100);
       assert.deepEqual(
@@ -408,7 +397,7 @@ describe("MQTT codec: malformed input", () => {
   it("packets completed before the error in the same chunk have been handed out", () => {
     const reader = new MqttPacketReader();
     const got: MqttPacket[] = [];
-    assert.throws(() => reader.feed(concat(publishBytes("ok", encodeUtf8("1")), bytes(0xf0, 0x00)), (p) => got.push(p)), MqttProtocolError);
+    assert.throws(() => reader.feed(concatBytes([publishBytes("ok", encodeUtf8("1")), bytes(0xf0, 0x00)]), (p) => got.push(p)), MqttProtocolError);
     assert.equal(got.length, 1);
   });
 });
