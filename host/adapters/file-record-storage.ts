@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { checkSegmentName, type RecordStorage } from "../../src/ports/record-storage";
+import { syncDirectory } from "./file-store";
 
 /**
  * The record-storage port over files: one file per segment in a directory (created when missing).
@@ -62,19 +63,5 @@ export class FileRecordStorage implements RecordStorage {
     checkSegmentName(name);
     rmSync(join(this.dir, name), { force: true });
     syncDirectory(this.dir);
-  }
-}
-
-/** Makes a created or removed directory entry durable (best effort). */
-function syncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // not every platform can fsync a directory
   }
 }

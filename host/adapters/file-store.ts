@@ -83,27 +83,34 @@ export class FileStore implements KeyValueStore {
   }
 
   private persist(): void {
-    const temp = `${this.path}.${process.pid}.tmp`;
-    const data = JSON.stringify(Object.fromEntries(this.map));
-    try {
-      const fd = openSync(temp, "w", 0o600);
-      try {
-        writeSync(fd, data);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temp, this.path);
-    } catch (error) {
-      rmSync(temp, { force: true });
-      throw error;
-    }
-    syncDirectory(dirname(this.path));
+    writeFileAtomic(this.path, Buffer.from(JSON.stringify(Object.fromEntries(this.map))), `${this.path}.${process.pid}.tmp`, 0o600);
   }
 }
 
-/** Makes the rename durable (best effort: not every platform can fsync a directory). */
-function syncDirectory(dir: string): void {
+/**
+ * Replaces `path` as a whole: written to `temp`, fsynced, renamed over it, the directory fsynced. A crash leaves
+ * the old or the new content, never a mix (a stale `temp` at most, replaced by the next write).
+ */
+export function writeFileAtomic(path: string, data: Buffer, temp: string, mode = 0o644): void {
+  try {
+    const fd = openSync(temp, "w", mode);
+    try {
+      let offset = 0;
+      while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  syncDirectory(dirname(path));
+}
+
+/** Makes a created, renamed or removed directory entry durable (best effort: not every platform can fsync a directory). */
+export function syncDirectory(dir: string): void {
   try {
     const fd = openSync(dir, "r");
     try {

@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync, ftruncateSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync, ftruncateSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "./file-store";
 import type { BootState, ImageInfo, RollbackRecord, SlotInfo, UpdateSession, UpdateWriter } from "../../src/ports/update-writer";
 
 export type SlotName = "a" | "b";
@@ -174,24 +175,8 @@ function readRecord(dir: string): BootRecord {
   return record;
 }
 
-/** Atomic replace: temp file, fsync, rename, fsync the directory. */
+/** Atomic replace (the host's otadata). */
 function writeRecord(dir: string, record: BootRecord): void {
   const file = join(dir, "boot.json");
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, "w");
-  try {
-    const bytes = Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  const dirFd = openSync(dir, "r");
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  writeFileAtomic(file, Buffer.from(`${JSON.stringify(record, null, 2)}\n`), `${file}.tmp`);
 }

@@ -20,9 +20,7 @@ describe("IoT Hub link against mosquitto (TLS, client certificates, per-device A
 
   before(async () => {
     pki = new TestPki();
-    broker = await Mosquitto.start({ dir: pki.dir, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, services: ["local-hub"] });
-    hub = pki.hub(broker.port, DEVICE);
-    await hub.start();
+    ({ broker, hub } = await pki.mosquittoHub(DEVICE));
   });
 
   afterEach(async function () {

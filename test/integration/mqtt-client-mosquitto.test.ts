@@ -119,9 +119,7 @@ describe("Portable MQTT client against mosquitto (TLS, client certificates, per-
 
   before(async () => {
     pki = new TestPki();
-    broker = await Mosquitto.start({ dir: pki.dir, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, services: ["local-hub"] });
-    hub = pki.hub(broker.port, DEVICE);
-    await hub.start();
+    ({ broker, hub } = await pki.mosquittoHub(DEVICE));
   });
 
   afterEach(async function () {

@@ -168,16 +168,7 @@ describe("ConnectionSupervisor", () => {
 
 describe("ConnectionSupervisor stopped from a status listener", () => {
   it("leaves no retry timer behind when a listener stops it on 'waiting'", async () => {
-    const clock = new ManualClock();
-    const link = new ScriptedLink();
-    const sup = new ConnectionSupervisor(link, {
-      clock,
-      random: new SequenceRandom([0.5]),
-      logger: scoped(silentLogger, "s"),
-      backoff: { initialMs: 1000, maxMs: 8000 },
-      attemptTimeoutMs: 5000,
-      stableAfterMs: 60_000,
-    });
+    const { clock, link, sup } = setup();
     // The boot sequence does this: enough failures → stop the hub link and go back to bootstrap.
     sup.onStatus((s) => s.state === "waiting" && sup.stop());
     sup.start();

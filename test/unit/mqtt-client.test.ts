@@ -5,21 +5,7 @@ import { StreamMqttConnector, type StreamMqttConnectorOptions } from "../../src/
 import { decodeUtf8, encodeUtf8 } from "../../src/mqtt/mqtt-codec";
 import { MqttConnectError, type MqttConnectOptions, type MqttSession } from "../../src/ports/mqtt";
 import type { LogFields, ScopedLogger } from "../../src/ports/logger";
-
-interface Outcome<T> {
-  done: boolean;
-  value?: T;
-  error?: unknown;
-}
-
-function settle<T>(promise: Promise<T>): Outcome<T> {
-  const outcome: Outcome<T> = { done: false };
-  promise.then(
-    (value) => Object.assign(outcome, { done: true, value }),
-    (error: unknown) => Object.assign(outcome, { done: true, error }),
-  );
-  return outcome;
-}
+import { settle } from "../support/outcome";
 
 const OPTIONS: MqttConnectOptions = {
   host: "127.0.0.1",

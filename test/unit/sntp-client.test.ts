@@ -4,26 +4,11 @@ import { SyncedClock } from "../../src/time/synced-clock";
 import { craftPacket, FakeDatagrams } from "../support/fake-datagrams";
 import { ManualClock, SequenceRandom, flush } from "../support/manual-clock";
 import { scoped, silentLogger } from "../../src/ports/logger";
+import { settle, type Outcome } from "../support/outcome";
 
 const [S0, S1, S2, S3] = EUROPE_POOL as [string, string, string, string];
 const TIMEOUT = 3000;
 const HOUR = 3_600_000;
-
-/** A promise's outcome, observable at any moment (and never an unhandled rejection). */
-interface Outcome<T> {
-  done: boolean;
-  value?: T;
-  error?: unknown;
-}
-
-function settle<T>(promise: Promise<T>): Outcome<T> {
-  const outcome: Outcome<T> = { done: false };
-  promise.then(
-    (value) => Object.assign(outcome, { done: true, value }),
-    (error: unknown) => Object.assign(outcome, { done: true, error }),
-  );
-  return outcome;
-}
 
 function near(actual: number, expected: number, message?: string): void {
   assert.ok(Math.abs(actual - expected) < 0.01, `${message ?? "value"}: expected ~${expected}, got ${actual}`);
