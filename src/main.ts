@@ -16,7 +16,7 @@ import { createFirmware, type Firmware, type FirmwareConfig, type Platform } fro
 import { KIS_BOX, KIS_LIGHT, type DeviceProfile } from "device/profile";
 import { isLedColor, type LedColor } from "device/colors";
 import { LedDriver, LedPatterns, rgbLedSink, stripSink, type PatternSpec, type PatternTarget } from "device/led-patterns";
-import type { ButtonInput, ButtonPin, Pull, RgbLed } from "ports/gpio";
+import type { ButtonInput, ButtonPin, Pull, RgbLed, RgbPins } from "ports/gpio";
 import type { Clock } from "ports/clock";
 import { StaticRoutes } from "net/guarded-network";
 import type { Transport } from "net/egress-policy";
@@ -37,7 +37,7 @@ import { PlatformSystemTime } from "adapters/system-time";
 import { PlatformWifiRadio } from "adapters/wifi-radio";
 import { GPIO_AVAILABLE, openButtons } from "adapters/button-inputs";
 import { SimulatedButton } from "adapters/simulated-button";
-import { PWM_AVAILABLE, openRgbLeds, type RgbPins } from "adapters/rgb-leds";
+import { PWM_AVAILABLE, openRgbLeds } from "adapters/rgb-leds";
 import { NEOPIXEL_AVAILABLE, openPixelStrip } from "adapters/pixel-strip";
 import { PlatformSystemInfo, platformRestart } from "adapters/system-info";
 import { openStatusLed } from "adapters/status-led";

@@ -8,19 +8,18 @@
  * only real level changes are reported. Listener exceptions are contained (they would otherwise abort the VM).
  */
 import Digital from "embedded:io/digital";
-import type { ButtonInput, ButtonPin, EdgeListener } from "ports/gpio";
+import type { ButtonInput, ButtonPin, EdgeListener, ButtonInputOptions } from "ports/gpio";
+import { Listeners } from "core/listeners";
+
+interface Edge {
+  readonly level: boolean;
+  readonly at: number;
+}
 
 export const GPIO_AVAILABLE = true;
 
-export interface ButtonInputOptions {
-  /** The firmware's monotonic clock (TimerClock.monotonic). */
-  readonly monotonic: () => number;
-  /** Called when a listener throws or a pin cannot be opened. */
-  readonly onError: (error: unknown, pin: number) => void;
-}
-
 class DigitalButton implements ButtonInput {
-  private readonly listeners: EdgeListener[] = [];
+  private readonly edges: Listeners<Edge>;
   /** From the pin's wiring: explicit, or pressed = low with a pull-up, high with a pull-down. */
   readonly activeLow: boolean;
   private readonly io: Digital;
@@ -30,6 +29,7 @@ class DigitalButton implements ButtonInput {
     readonly pin: ButtonPin,
     private readonly options: ButtonInputOptions,
   ) {
+    this.edges = new Listeners<Edge>((error) => options.onError(error, pin.pin));
     this.activeLow = pin.activeLow ?? pin.pull !== "down";
     const mode = pin.pull === "up" ? Digital.InputPullUp : pin.pull === "down" ? Digital.InputPullDown : Digital.Input;
     const self = this;
@@ -45,11 +45,7 @@ class DigitalButton implements ButtonInput {
   }
 
   onEdge(listener: EdgeListener): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
+    return this.edges.add((e) => listener(e.level, e.at));
   }
 
   read(): boolean {
@@ -61,7 +57,7 @@ class DigitalButton implements ButtonInput {
   }
 
   close(): void {
-    this.listeners.length = 0;
+    this.edges.clear();
     try {
       this.io.close();
     } catch {
@@ -81,13 +77,7 @@ class DigitalButton implements ButtonInput {
     }
     if (level === this.level) return; // a bounce coalesced into one interrupt
     this.level = level;
-    for (const listener of this.listeners.slice()) {
-      try {
-        listener(level, at);
-      } catch (error) {
-        this.options.onError(error, this.pin.pin);
-      }
-    }
+    this.edges.emit({ level, at });
   }
 }
 

@@ -5,6 +5,12 @@
  */
 import Timer from "timer";
 import type { ButtonInput, EdgeListener } from "ports/gpio";
+import { Listeners } from "core/listeners";
+
+interface Edge {
+  readonly level: boolean;
+  readonly at: number;
+}
 
 export interface SimulatedButtonOptions {
   readonly monotonic: () => number;
@@ -15,7 +21,7 @@ export interface SimulatedButtonOptions {
 }
 
 export class SimulatedButton implements ButtonInput {
-  private readonly listeners: EdgeListener[] = [];
+  private readonly edges: Listeners<Edge>;
   private level = true; // released (pull-up)
   private repeat: Timer | undefined;
   private release: Timer | undefined;
@@ -23,15 +29,12 @@ export class SimulatedButton implements ButtonInput {
   constructor(
     private readonly options: SimulatedButtonOptions,
   ) {
+    this.edges = new Listeners<Edge>(options.onError);
     this.repeat = Timer.repeat(() => this.press(), options.everyMs);
   }
 
   onEdge(listener: EdgeListener): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
+    return this.edges.add((e) => listener(e.level, e.at));
   }
 
   read(): boolean {
@@ -42,7 +45,7 @@ export class SimulatedButton implements ButtonInput {
     if (this.repeat !== undefined) Timer.clear(this.repeat);
     if (this.release !== undefined) Timer.clear(this.release);
     this.repeat = this.release = undefined;
-    this.listeners.length = 0;
+    this.edges.clear();
   }
 
   private press(): void {
@@ -57,12 +60,6 @@ export class SimulatedButton implements ButtonInput {
   private edge(level: boolean): void {
     this.level = level;
     const at = this.options.monotonic();
-    for (const listener of this.listeners.slice()) {
-      try {
-        listener(level, at);
-      } catch (error) {
-        this.options.onError(error);
-      }
-    }
+    this.edges.emit({ level, at });
   }
 }

@@ -5,22 +5,9 @@
  * while segment 0 is the top one). The driver's own brightness stays at full: the caller has already scaled.
  */
 import NeoPixel from "neopixel";
-import type { PixelStrip } from "ports/gpio";
+import type { PixelStrip, PixelStripOptions } from "ports/gpio";
 
 export const NEOPIXEL_AVAILABLE = true;
-
-export interface PixelStripOptions {
-  /** Data pin. */
-  readonly pin: number;
-  /** Elements (segments or LEDs) on the strip. */
-  readonly elements: number;
-  /** Pixels per element (default 1). */
-  readonly pixelsPerElement?: number;
-  /** Colour order of the LEDs (the driver's `order`, default "GRB"). */
-  readonly order?: string;
-  /** Element 0 is at the end of the strip (default false). */
-  readonly reverse?: boolean;
-}
 
 class NeoPixelStrip implements PixelStrip {
   readonly length: number;

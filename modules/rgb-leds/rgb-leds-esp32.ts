@@ -10,24 +10,9 @@
  */
 import PWM from "embedded:io/pwm";
 import Digital from "embedded:io/digital";
-import type { RgbLed } from "ports/gpio";
+import type { RgbLed, RgbPins, RgbLedOptions } from "ports/gpio";
 
 export const PWM_AVAILABLE = true;
-
-export interface RgbPins {
-  readonly r: number;
-  readonly g: number;
-  readonly b: number;
-}
-
-export interface RgbLedOptions {
-  /** Common anode: the channel pins sink current, so 0 duty is full on. Default false (common cathode). */
-  readonly commonAnode?: boolean;
-  /** PWM frequency (default 1000 Hz, 10-bit resolution by default in the SDK). */
-  readonly hz?: number;
-  /** Reports a channel that fell back to on/off, or an LED that could not be opened at all. */
-  readonly onProblem: (message: string, pin: number, error?: unknown) => void;
-}
 
 interface Channel {
   write(value: number): void;

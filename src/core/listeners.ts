@@ -25,6 +25,11 @@ export class Listeners<T> {
     }
   }
 
+  /** Removes every listener (e.g. when the source closes). */
+  clear(): void {
+    this.list.length = 0;
+  }
+
   get size(): number {
     return this.list.length;
   }

@@ -55,3 +55,42 @@ export interface PixelStrip {
 
 /** A KIS.LIGHT signal column: one element per segment, bottom first. */
 export type SegmentLight = PixelStrip;
+
+// ---- what every platform's adapter takes (modules/button-inputs, rgb-leds, pixel-strip; the simulator variants
+// have no hardware and refuse or return none, but take the same options) ----
+
+export interface ButtonInputOptions {
+  /** The firmware's monotonic clock (TimerClock.monotonic): the gesture layer's time base. */
+  readonly monotonic: () => number;
+  /** Called when a listener throws or a pin cannot be opened. */
+  readonly onError: (error: unknown, pin: number) => void;
+}
+
+/** The three channel pins of one RGB LED. */
+export interface RgbPins {
+  readonly r: number;
+  readonly g: number;
+  readonly b: number;
+}
+
+export interface RgbLedOptions {
+  /** Common anode: the channel pins sink current, so 0 duty is full on. Default false (common cathode). */
+  readonly commonAnode?: boolean;
+  /** PWM frequency (default 1000 Hz, 10-bit resolution by default in the SDK). */
+  readonly hz?: number;
+  /** Reports a channel that fell back to on/off, or an LED that could not be opened at all. */
+  readonly onProblem: (message: string, pin: number, error?: unknown) => void;
+}
+
+export interface PixelStripOptions {
+  /** Data pin. */
+  readonly pin: number;
+  /** Elements (segments or LEDs) on the strip. */
+  readonly elements: number;
+  /** Pixels per element (default 1). */
+  readonly pixelsPerElement?: number;
+  /** Colour order of the LEDs (the driver's `order`, default "GRB"). */
+  readonly order?: string;
+  /** Element 0 is at the end of the strip (default false). */
+  readonly reverse?: boolean;
+}
