@@ -15,10 +15,9 @@
 import Preference from "preference";
 import Resource from "Resource";
 import type { TlsCredentials } from "ports/mqtt";
-import { CREDENTIAL_CHUNK_BYTES, CREDENTIAL_DOMAIN } from "device/credential-layout";
+import { CREDENTIAL_CHUNK_BYTES, CREDENTIAL_DOMAIN, DEVICE_ID_KEY, chunkKey, credentialEntries, lengthKey, type CredentialPart } from "device/credential-layout";
 
 export const PREFERENCE_DOMAIN = CREDENTIAL_DOMAIN;
-export const CHUNK_BYTES = CREDENTIAL_CHUNK_BYTES;
 export const DEV_CERTIFICATE_RESOURCE = "device.der";
 export const DEV_KEY_RESOURCE = "device.key.der";
 /** The public roots shipped in certs/ (IoT Hub: DigiCert Global Root G2, plus Microsoft RSA Root CA 2017). */
@@ -55,7 +54,7 @@ export function loadDeviceCredentials(roots: readonly string[] = AZURE_ROOTS): D
   }
   if (ca.length === 0) throw new CredentialsError(`none of the trusted root resources exist (${roots.join(", ")})`);
 
-  const deviceId = readString("deviceId");
+  const deviceId = readString(DEVICE_ID_KEY);
   const certificate = readChunked("cert");
   const key = readChunked("key");
   if (certificate && key) return { deviceId, tls: { ca, certificate, key }, source: "preference", roots: found };
@@ -71,20 +70,24 @@ export function loadDeviceCredentials(roots: readonly string[] = AZURE_ROOTS): D
 
 /** Writes certificate, key and (optionally) device id in the format above, replacing what was there. */
 export function storeDeviceCredentials(certificate: Uint8Array, key: Uint8Array, deviceId?: string): void {
-  if (certificate.byteLength === 0 || key.byteLength === 0) throw new RangeError("empty certificate or key");
-  writeChunked("cert", certificate);
-  writeChunked("key", key);
-  if (deviceId !== undefined) Preference.set(PREFERENCE_DOMAIN, "deviceId", deviceId);
-  else Preference.delete(PREFERENCE_DOMAIN, "deviceId");
+  const entries = credentialEntries(certificate, key, deviceId); // RangeError for an empty part
+  for (const part of PARTS) Preference.delete(PREFERENCE_DOMAIN, lengthKey(part)); // "not provisioned" while writing
+  // Chunks before lengths (the layout's order). Preference takes an ArrayBuffer (exactly), not a view.
+  for (const e of entries) Preference.set(PREFERENCE_DOMAIN, e.key, e.value instanceof Uint8Array ? e.value.slice().buffer : e.value);
+  deleteChunksFrom("cert", Math.ceil(certificate.byteLength / CREDENTIAL_CHUNK_BYTES));
+  deleteChunksFrom("key", Math.ceil(key.byteLength / CREDENTIAL_CHUNK_BYTES));
+  if (deviceId === undefined) Preference.delete(PREFERENCE_DOMAIN, DEVICE_ID_KEY);
 }
+
+const PARTS: readonly CredentialPart[] = ["cert", "key"];
 
 /** Removes the provisioned identity (the next boot falls back to development resources, if any). */
 export function clearDeviceCredentials(): void {
-  for (const name of ["cert", "key"]) {
-    Preference.delete(PREFERENCE_DOMAIN, `${name}.len`);
-    deleteChunksFrom(name, 0);
+  for (const part of PARTS) {
+    Preference.delete(PREFERENCE_DOMAIN, lengthKey(part));
+    deleteChunksFrom(part, 0);
   }
-  Preference.delete(PREFERENCE_DOMAIN, "deviceId");
+  Preference.delete(PREFERENCE_DOMAIN, DEVICE_ID_KEY);
 }
 
 function readResource(name: string): Uint8Array | undefined {
@@ -98,8 +101,8 @@ function readString(key: string): string | undefined {
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 
-function readChunked(name: string): Uint8Array | undefined {
-  const length = Preference.get(PREFERENCE_DOMAIN, `${name}.len`);
+function readChunked(name: CredentialPart): Uint8Array | undefined {
+  const length = Preference.get(PREFERENCE_DOMAIN, lengthKey(name));
   if (length === undefined) return undefined;
   if (typeof length !== "number" || !Number.isInteger(length) || length <= 0) {
     throw new CredentialsError(`preference ${name}.len is not a positive integer`);
@@ -107,7 +110,7 @@ function readChunked(name: string): Uint8Array | undefined {
   const bytes = new Uint8Array(length);
   let offset = 0;
   for (let i = 0; offset < length; i++) {
-    const chunk = Preference.get(PREFERENCE_DOMAIN, `${name}.${i}`);
+    const chunk = Preference.get(PREFERENCE_DOMAIN, chunkKey(name, i));
     if (!(chunk instanceof ArrayBuffer) || chunk.byteLength === 0 || offset + chunk.byteLength > length) {
       throw new CredentialsError(`preference ${name}.${i} is missing or does not match ${name}.len (${length} bytes)`);
     }
@@ -117,18 +120,7 @@ function readChunked(name: string): Uint8Array | undefined {
   return bytes;
 }
 
-function writeChunked(name: string, bytes: Uint8Array): void {
-  Preference.delete(PREFERENCE_DOMAIN, `${name}.len`);
-  let i = 0;
-  for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_BYTES, i++) {
-    // Preference takes an ArrayBuffer (exactly), not a view.
-    Preference.set(PREFERENCE_DOMAIN, `${name}.${i}`, bytes.slice(offset, offset + CHUNK_BYTES).buffer);
-  }
-  deleteChunksFrom(name, i);
-  Preference.set(PREFERENCE_DOMAIN, `${name}.len`, bytes.byteLength);
-}
-
-function deleteChunksFrom(name: string, first: number): void {
+function deleteChunksFrom(name: CredentialPart, first: number): void {
   const prefix = `${name}.`;
   for (const key of Preference.keys(PREFERENCE_DOMAIN)) {
     if (!key.startsWith(prefix)) continue;
