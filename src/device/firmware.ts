@@ -394,7 +394,6 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
       writer: platform.updateWriter,
       reporter: hub.twin,
       publicKey: config.releaseKey,
-      allowsHost: (host, port) => policy.allows(host, port, "tcp"),
       ca: config.credentials.ca,
       restart: platform.restart,
       ...config.ota,

@@ -12,6 +12,12 @@ export interface EgressRule {
 }
 
 /**
+ * The one rule firmware images are downloaded under: Azure blob storage, one label before the suffix, HTTPS on 443.
+ * A firmware URL must match this rule itself, not merely some rule of the table (`*:53/tcp` would match any host).
+ */
+export const FIRMWARE_STORAGE_RULE: EgressRule = { host: "*.blob.core.windows.net", port: 443, transport: "tcp", purpose: "HTTPS: firmware update blob storage" };
+
+/**
  * What the KIS.ME integration guide (v6, 01/2022, table 1 and section 2.1) allows a device to reach.
  * Sites open exactly this in their firewalls, so the firmware must never need anything else.
  */
@@ -26,7 +32,7 @@ export const INTEGRATION_GUIDE_EGRESS: readonly EgressRule[] = [
   { host: "iotrafi.centersightcloud.com", port: 443, transport: "tcp", purpose: "HTTPS: KIS.ME cloud service" },
   { host: "bootstrap.centersightcloud.com", port: 443, transport: "tcp", purpose: "HTTPS: bootstrap" },
   { host: "connect.centersightcloud.com", port: 443, transport: "tcp", purpose: "HTTPS: connect" },
-  { host: "*.blob.core.windows.net", port: 443, transport: "tcp", purpose: "HTTPS: firmware update blob storage" },
+  FIRMWARE_STORAGE_RULE,
   { host: "iotrafi-prod-iot-hub.azure-devices.net", port: 8883, transport: "tcp", purpose: "MQTT over TLS: Azure IoT Hub" },
 ];
 

@@ -42,8 +42,6 @@ export interface OtaManagerOptions {
   readonly reporter: OtaReporter;
   /** The release key built into the firmware (raw P-256 point or DER SubjectPublicKeyInfo). */
   readonly publicKey: Uint8Array;
-  /** Whether the egress table allows host:port (the image URL is checked before anything is fetched). */
-  readonly allowsHost: (host: string, port: number) => boolean;
   /** Roots trusted for the blob storage host. */
   readonly ca: readonly Uint8Array[];
   /** Restarts the device into the selected slot. */
@@ -477,7 +475,7 @@ export class OtaManager {
     let url: ParsedUrl;
     try {
       const slots = this.o.writer.slots();
-      url = checkManifest(m, { currentVersion: this.o.currentVersion, slotSize: slots.nextSlotSize, allowsHost: this.o.allowsHost }, this.o.crypto, this.o.publicKey);
+      url = checkManifest(m, { currentVersion: this.o.currentVersion, slotSize: slots.nextSlotSize }, this.o.crypto, this.o.publicKey);
     } catch (error) {
       this.refused.add(imageKey(m.version, m.sha256));
       this.failWith(error);

@@ -1,6 +1,7 @@
 import type { CryptoPort } from "../ports/crypto";
 import { utf8 } from "../core/bytes";
 import { isJsonObject } from "../azure/twin";
+import { FIRMWARE_STORAGE_RULE, hostMatches } from "../net/egress-policy";
 
 /** The desired twin property `firmware`: which image the device should run. */
 export interface FirmwareManifest {
@@ -125,6 +126,22 @@ export function parseHttpsUrl(url: string): ParsedUrl | undefined {
   return { host: m[1]!.toLowerCase(), port, path: m[3] ?? "/" };
 }
 
+/**
+ * A firmware image URL the device may download from, parsed; undefined for anything else. Accepted only under
+ * the egress table's blob-storage rule (FIRMWARE_STORAGE_RULE) itself: scheme https, host = exactly one DNS label
+ * + `.blob.core.windows.net` (any case; no trailing dot), port 443 (explicit or by default), no user info, no
+ * fragment. An IP literal can never match the host. That the whole table would also allow the host and port
+ * (`*:53/tcp` allows any host on port 53) is not enough.
+ */
+export function parseFirmwareUrl(url: string): ParsedUrl | undefined {
+  const parsed = parseHttpsUrl(url);
+  if (!parsed) return undefined;
+  const rule = FIRMWARE_STORAGE_RULE;
+  if (rule.transport !== "tcp" || parsed.port !== rule.port) return undefined;
+  if (parsed.host.endsWith(".") || !hostMatches(rule.host, parsed.host)) return undefined;
+  return parsed;
+}
+
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /** Strict base64 (standard alphabet, padding optional); undefined when malformed. */
@@ -151,8 +168,6 @@ export interface ManifestChecks {
   readonly currentVersion: string;
   /** Size of the slot the image goes to. */
   readonly slotSize: number;
-  /** Whether the egress table lets the device reach host:port over TCP. */
-  readonly allowsHost: (host: string, port: number) => boolean;
 }
 
 /** Parses and checks the shape of a desired `firmware` value; throws OtaError("invalid-manifest"). */
@@ -182,14 +197,17 @@ export function parseManifest(value: unknown): FirmwareManifest {
 }
 
 /**
- * Everything that can be checked before a byte is downloaded: size against the slot, the URL's host against the
- * egress table, the version against the running one, and the signature. Returns the parsed URL.
+ * Everything that can be checked before a byte is downloaded: size against the slot, the URL against the egress
+ * table's blob-storage rule (parseFirmwareUrl), the version against the running one, and the signature. Returns
+ * the parsed URL. (The connection itself is checked against the whole table again, like every other one.)
  */
 export function checkManifest(m: FirmwareManifest, checks: ManifestChecks, crypto: CryptoPort, publicKey: Uint8Array): ParsedUrl {
   const url = parseHttpsUrl(m.url);
   if (!url) throw new OtaError("invalid-manifest", "url must be an https URL");
   if (m.size > checks.slotSize) throw new OtaError("too-large", `image of ${m.size} bytes does not fit the ${checks.slotSize}-byte slot`);
-  if (!checks.allowsHost(url.host, url.port)) throw new OtaError("egress-denied", `${url.host}:${url.port} is not in the egress table`);
+  if (!parseFirmwareUrl(m.url)) {
+    throw new OtaError("egress-denied", `${url.host}:${url.port} is not firmware blob storage (https, ${FIRMWARE_STORAGE_RULE.host}, port ${FIRMWARE_STORAGE_RULE.port})`);
+  }
   const order = compareVersions(m.version, checks.currentVersion);
   if (order < 0 && m.allowDowngrade !== true) throw new OtaError("downgrade", `${m.version} is older than the running ${checks.currentVersion}`);
   const signature = decodeBase64(m.signature);

@@ -1,7 +1,6 @@
 import assert from "../support/assert";
 import { OtaManager, cancelUpdateHandler, startUpdateHandler, type FirmwareReport, type OtaManagerOptions } from "../../src/update/ota-manager";
 import { canonicalMessage, type FirmwareManifest } from "../../src/update/update-manifest";
-import { EgressPolicy, INTEGRATION_GUIDE_EGRESS } from "../../src/net/egress-policy";
 import { MethodError } from "../../src/azure/direct-methods";
 import { scoped, silentLogger } from "../../src/ports/logger";
 import { toHex, utf8 } from "../../src/core/bytes";
@@ -39,7 +38,6 @@ function setup<W extends UpdateWriter = MemoryUpdateWriter>(options: { running?:
   const reports: Reported[] = [];
   let restarts = 0;
   const ack = { mode: "accept" as "accept" | "refuse" | "hang" };
-  const policy = new EgressPolicy(INTEGRATION_GUIDE_EGRESS, scoped(silentLogger, "egress"));
   const ota = new OtaManager({
     currentVersion: running,
     clock,
@@ -57,7 +55,6 @@ function setup<W extends UpdateWriter = MemoryUpdateWriter>(options: { running?:
       },
     },
     publicKey: KEY,
-    allowsHost: (host, port) => policy.allows(host, port, "tcp"),
     ca: [utf8("root")],
     restart: () => restarts++,
     chunkSize: CHUNK,

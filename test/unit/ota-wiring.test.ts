@@ -3,7 +3,6 @@ import { HubClient } from "../../src/azure/hub-client";
 import { OtaManager, type FirmwareReport } from "../../src/update/ota-manager";
 import { attachOta } from "../../src/update/ota-wiring";
 import { canonicalMessage } from "../../src/update/update-manifest";
-import { EgressPolicy, INTEGRATION_GUIDE_EGRESS } from "../../src/net/egress-policy";
 import { scoped, silentLogger } from "../../src/ports/logger";
 import { toHex, utf8 } from "../../src/core/bytes";
 import { FakeConnector, type FakeSession } from "../support/fake-mqtt";
@@ -35,7 +34,6 @@ function device(running: string, writer: MemoryUpdateWriter) {
     { connector, clock, random, logger: silentLogger },
   );
   const stream = new FakeHttpStream();
-  const policy = new EgressPolicy(INTEGRATION_GUIDE_EGRESS, scoped(silentLogger, "egress"));
   let restarts = 0;
   const ota = new OtaManager({
     currentVersion: running,
@@ -47,7 +45,6 @@ function device(running: string, writer: MemoryUpdateWriter) {
     writer,
     reporter: hub.twin,
     publicKey: KEY,
-    allowsHost: (h, p) => policy.allows(h, p, "tcp"),
     ca: [],
     restart: () => restarts++,
     rebootDelayMs: 100,

@@ -5,13 +5,12 @@ import {
   checkManifest,
   compareVersions,
   decodeBase64,
+  parseFirmwareUrl,
   parseHttpsUrl,
   parseManifest,
   type FirmwareManifest,
 } from "../../src/update/update-manifest";
 import { p256Point, p256Spki } from "../../src/ports/crypto";
-import { EgressPolicy, INTEGRATION_GUIDE_EGRESS } from "../../src/net/egress-policy";
-import { scoped, silentLogger } from "../../src/ports/logger";
 import { toHex, utf8 } from "../../src/core/bytes";
 import { FakeCrypto, encodeBase64, fakeSign, testImage } from "../support/fake-ota";
 import { sha256 } from "../support/sha256";
@@ -20,9 +19,7 @@ const KEY = new Uint8Array(65).fill(7);
 KEY[0] = 4;
 const OTHER_KEY = new Uint8Array(65).fill(9);
 OTHER_KEY[0] = 4;
-const policy = new EgressPolicy(INTEGRATION_GUIDE_EGRESS, scoped(silentLogger, "egress"));
-const allowsHost = (host: string, port: number): boolean => policy.allows(host, port, "tcp");
-const checks = { currentVersion: "1.2.3", slotSize: 1 << 20, allowsHost };
+const checks = { currentVersion: "1.2.3", slotSize: 1 << 20 };
 
 function signed(fields: Partial<FirmwareManifest> = {}, key = KEY): FirmwareManifest {
   const image = testImage(5000);
@@ -53,6 +50,43 @@ describe("Firmware manifest", () => {
     assert.deepEqual(parseHttpsUrl("https://h.example:8443"), { host: "h.example", port: 8443, path: "/" });
     for (const bad of ["http://kismefw.blob.core.windows.net/x", "https://user@h/x", "https://h:0/", "https://h/x#frag", "ftp://h/x", "https:///x"]) {
       assert.equal(parseHttpsUrl(bad), undefined, bad);
+    }
+  });
+
+  it("accepts a firmware URL only under the blob-storage rule itself: https, one label + .blob.core.windows.net, port 443", () => {
+    const BLOB = "kismefw.blob.core.windows.net";
+    assert.deepEqual(parseFirmwareUrl(`https://${BLOB}/fw/kisbox.bin?sv=2024&sig=abc`), { host: BLOB, port: 443, path: "/fw/kisbox.bin?sv=2024&sig=abc" });
+    assert.deepEqual(parseFirmwareUrl(`https://${BLOB}:443/fw.bin`), { host: BLOB, port: 443, path: "/fw.bin" }, "explicit :443");
+    assert.deepEqual(parseFirmwareUrl("https://KismeFW.Blob.Core.Windows.NET/fw.bin"), { host: BLOB, port: 443, path: "/fw.bin" }, "any case");
+    assert.equal(parseFirmwareUrl(`https://${BLOB}`)?.path, "/");
+    for (const bad of [
+      "https://evil.example:53/x", // allowed by the table's DNS rule (*:53/tcp), never a firmware URL
+      "https://any-host:53/fw.bin",
+      `https://${BLOB}:53/fw.bin`,
+      `https://${BLOB}:8443/fw.bin`,
+      `http://${BLOB}/fw.bin`,
+      `HTTPS://${BLOB}/fw.bin`,
+      `ftp://${BLOB}/fw.bin`,
+      "https://a.b.blob.core.windows.net/fw.bin", // two labels
+      "https://blob.core.windows.net/fw.bin", // no label
+      "https://.blob.core.windows.net/fw.bin",
+      "https://-x.blob.core.windows.net/fw.bin",
+      `https://${BLOB}./fw.bin`, // trailing dot
+      "https://kismefw.blob.core.windows.net.evil.example/fw.bin",
+      "https://kismefwblob.core.windows.net/fw.bin",
+      `https://user@${BLOB}/fw.bin`, // user info
+      `https://user:pass@${BLOB}/fw.bin`,
+      `https://evil.example@${BLOB}/fw.bin`,
+      `https://${BLOB}@evil.example/fw.bin`,
+      `https://${BLOB}/fw.bin#frag`,
+      "https://10.0.0.1/fw.bin", // IP literals
+      "https://10.0.0.1:443/fw.bin",
+      "https://[::1]/fw.bin",
+      "https://bootstrap.centersightcloud.com/fw.bin", // in the table, but not blob storage
+      "https://iotrafi-prod-iot-hub.azure-devices.net:8883/fw.bin",
+      "",
+    ]) {
+      assert.equal(parseFirmwareUrl(bad), undefined, bad);
     }
   });
 
@@ -94,6 +128,10 @@ describe("Firmware manifest", () => {
     assert.throws(() => checkManifest(signed({ url: "https://evil.example.com/fw.bin" }), checks, crypto, KEY), code("egress-denied"));
     assert.throws(() => checkManifest(signed({ url: "https://a.b.blob.core.windows.net/fw.bin" }), checks, crypto, KEY), code("egress-denied"));
     assert.throws(() => checkManifest(signed({ url: "https://kismefw.blob.core.windows.net:8443/fw.bin" }), checks, crypto, KEY), code("egress-denied"));
+    // The table's DNS rule allows any host on TCP port 53; the firmware URL must match the blob rule itself.
+    assert.throws(() => checkManifest(signed({ url: "https://evil.example:53/x" }), checks, crypto, KEY), code("egress-denied"));
+    assert.throws(() => checkManifest(signed({ url: "https://kismefw.blob.core.windows.net:53/x" }), checks, crypto, KEY), code("egress-denied"));
+    assert.throws(() => checkManifest(signed({ url: "https://bootstrap.centersightcloud.com/x" }), checks, crypto, KEY), code("egress-denied"));
     assert.throws(() => checkManifest(signed({ version: "1.2.2" }), checks, crypto, KEY), code("downgrade"));
     assert.throws(() => checkManifest(signed(), checks, crypto, OTHER_KEY), code("bad-signature"));
     assert.throws(() => checkManifest(signed({}, OTHER_KEY), checks, crypto, KEY), code("bad-signature"));

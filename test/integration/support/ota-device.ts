@@ -81,7 +81,6 @@ export function powerOnOtaDevice(o: OtaDeviceOptions): OtaDevice {
       },
     },
     publicKey: o.publicKey,
-    allowsHost: (host, p) => policy.allows(host, p, "tcp"),
     ca: [o.ca],
     restart,
     chunkSize: OTA_CHUNK,
