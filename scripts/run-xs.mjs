@@ -12,7 +12,9 @@
 // `?<bytes>` and blocks until the parent answers `/<bytes>`. Each evaluate drains promise jobs and
 // setImmediate callbacks before replying. Without `-l <limit>` the worker does not meter.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -147,6 +149,33 @@ export function startWorker({ meteringLimit, parserBufferKiB, onCommand, onStdou
   };
 }
 
+let fixtures;
+/**
+ * The fixture source of test/fixtures (made with openssl at test time), compiled on the fly with esbuild so the XS
+ * lane needs no prior build; one per process, shared by the Node and XS lanes of `npm test`.
+ */
+export async function fixtureSource() {
+  if (fixtures) return fixtures;
+  const result = await esbuild.build({
+    entryPoints: [path.join(root, "test/fixtures/index.ts")],
+    bundle: true,
+    write: false,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    logLevel: "silent",
+  });
+  const dir = mkdtempSync(path.join(os.tmpdir(), "kisme-fixtures-"));
+  try {
+    const file = path.join(dir, "fixtures.cjs");
+    writeFileSync(file, result.outputFiles[0].text);
+    fixtures = createRequire(import.meta.url)(file).fixtureSource(root);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return fixtures;
+}
+
 function findTests(filter) {
   const dir = path.join(root, "test/unit");
   return readdirSync(dir, { recursive: true })
@@ -162,6 +191,12 @@ function entrySource(files) {
 const encoder = new TextEncoder();
 const send = (event) => issueCommand(encoder.encode(JSON.stringify(event)).slice().buffer);
 let done = false;
+globalThis.__testFixture = (name) => {
+  const reply = new Uint8Array(issueCommand(encoder.encode(JSON.stringify({ type: "fixture", name })).slice().buffer));
+  const text = new TextDecoder().decode(reply);
+  if (text.startsWith("!")) throw new Error(text.slice(1));
+  return text;
+};
 globalThis.__xsLane = { poll: () => encoder.encode(done ? "done" : idle() ? "abandoned" : "waiting").slice().buffer };
 // A throwing setImmediate callback would end the worker: route it to the runner instead.
 const nativeSetImmediate = globalThis.setImmediate;
@@ -266,6 +301,7 @@ export async function runXs({ quiet = false, filter, timeoutMs = 120_000 } = {})
     return finish();
   }
 
+  const fixture = await fixtureSource();
   let current; // the test that has begun but not reported, for crash reports
   const decoder = new TextDecoder();
   const worker = startWorker({
@@ -274,6 +310,13 @@ export async function runXs({ quiet = false, filter, timeoutMs = 120_000 } = {})
     onStderr: quiet ? undefined : (chunk) => process.stderr.write(chunk),
     onCommand(bytes) {
       const event = JSON.parse(decoder.decode(bytes));
+      if (event.type === "fixture") {
+        try {
+          return fixture(event.name);
+        } catch (error) {
+          return `!${error?.message ?? error}`;
+        }
+      }
       if (event.type === "begin") current = event;
       else if (event.type === "result") {
         current = undefined;

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Mocha from "mocha";
-import { runXs } from "./run-xs.mjs";
+import { fixtureSource, runXs } from "./run-xs.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -45,6 +45,7 @@ try {
   process.exit(1);
 }
 
+globalThis.__testFixture = await fixtureSource();
 const mocha = new Mocha({ reporter: "spec", timeout: 60_000, ...(grep ? { grep } : {}) });
 const files = [...testFiles(path.join(root, "build/test/unit")), ...(unitOnly ? [] : testFiles(path.join(root, "build/test/integration")))];
 for (const f of files) mocha.addFile(f);

@@ -15,6 +15,13 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
+/** Equal contents (not timing-safe: for public data such as certificates and hashes of them). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The parts joined into one new array (an array argument, not a spread: XS's stack is small). */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
