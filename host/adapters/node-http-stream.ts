@@ -1,6 +1,6 @@
 import { request as httpsRequest } from "node:https";
 import type { HttpStream, HttpStreamClient, HttpStreamHandlers, HttpStreamRequest } from "../../src/ports/http-stream";
-import { HttpsRequestError, lowerCaseHeaders, requestHeaders, tlsRequestOptions } from "./node-https";
+import { HttpsRequestError, lowerCaseHeaders, requestHeaders, requestLabel, tlsRequestOptions } from "./node-https";
 
 /**
  * Streaming GET over node:https, with the same TLS rules as NodeHttpsClient: a fresh connection (no agent), the
@@ -26,7 +26,7 @@ export class NodeHttpStreamClient implements HttpStreamClient {
       handlers.onError(error);
     };
     const timer = setTimeout(
-      () => fail(new HttpsRequestError(`no response within ${request.connectTimeoutMs} ms (GET https://${request.host}:${request.port}${request.path.replace(/\?.*$/, "?…")})`, "ETIMEDOUT")),
+      () => fail(new HttpsRequestError(`no response within ${request.connectTimeoutMs} ms (${requestLabel("GET", request)})`, "ETIMEDOUT")),
       request.connectTimeoutMs,
     );
 

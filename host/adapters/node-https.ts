@@ -3,16 +3,22 @@ import { isIP } from "node:net";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import type { IncomingHttpHeaders } from "node:http";
 import type { HttpsClient, HttpsRequest, HttpsResponse } from "../../src/ports/https";
+import { redactUrl, redactUrlsIn } from "../../src/net/url-redaction";
 
-/** Why a host HTTPS request failed (network, TLS, timeout, over-size); the message says which. */
+/** Why a host HTTPS request failed (network, TLS, timeout, over-size); the message says which, never with a URL's query. */
 export class HttpsRequestError extends Error {
   override readonly name = "HttpsRequestError";
   constructor(
     message: string,
     readonly code?: string,
   ) {
-    super(message);
+    super(redactUrlsIn(message));
   }
+}
+
+/** `METHOD https://host:port/path?…`: a request named in an error message, without its query (a SAS token). */
+export function requestLabel(method: string, request: { readonly host: string; readonly port: number; readonly path: string }): string {
+  return `${method} https://${request.host}:${request.port}${redactUrl(request.path)}`;
 }
 
 export function lowerCaseHeaders(headers: IncomingHttpHeaders): Record<string, string> {
@@ -78,7 +84,7 @@ export class NodeHttpsClient implements HttpsClient {
         } else resolve(response!);
       };
       const timer = setTimeout(
-        () => finish(new HttpsRequestError(`timed out after ${request.timeoutMs} ms (${request.method} https://${request.host}:${request.port}${request.path})`, "ETIMEDOUT")),
+        () => finish(new HttpsRequestError(`timed out after ${request.timeoutMs} ms (${requestLabel(request.method, request)})`, "ETIMEDOUT")),
         request.timeoutMs,
       );
 

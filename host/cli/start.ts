@@ -13,6 +13,7 @@ import { BOOTSTRAP_HOST, BOOTSTRAP_PORT, DEFAULT_HUB_HOST, HUB_MQTT_TLS_PORT } f
 import { EUROPE_POOL, NTP_PORT } from "../../src/time/sntp-client";
 import { StaticRoutes } from "../../src/net/guarded-network";
 import type { EgressRule } from "../../src/net/egress-policy";
+import { redactUrl } from "../../src/net/url-redaction";
 import { LineLogger } from "../adapters/node-platform";
 import { FileStore } from "../adapters/file-store";
 import { createHostDevice, type HostDevice } from "../device/host-device";
@@ -181,7 +182,7 @@ async function main(): Promise<void> {
     const release = new LocalRelease(cloud.blobs, cloud.hub, releaseKey.privateKey, `kis${profile.name}`);
     ui.onRelease(() => {
       void release.publish(version(device.current)).then(
-        (m) => say(`  hub → desired firmware ${m.version} (${m.size} bytes, ${m.url})`),
+        (m) => say(`  hub → desired firmware ${m.version} (${m.size} bytes, ${redactUrl(m.url)})`),
         (error: unknown) => say(`  release failed: ${error instanceof Error ? error.message : String(error)}`),
       );
     });

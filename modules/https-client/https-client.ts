@@ -10,6 +10,7 @@ import type { Logger } from "ports/logger";
 import { DEFAULT_RESOLVE_TIMEOUT_MS } from "adapters/name-resolver";
 import { HttpsExchange, HttpsRequestError } from "adapters/https-exchange";
 import { concatBytes } from "core/bytes";
+import { redactUrl } from "net/url-redaction";
 
 export { HttpsRequestError, type HttpsErrorCode } from "adapters/https-exchange";
 
@@ -32,7 +33,7 @@ export class ModdableHttpsClient implements HttpsClient {
   request(request: HttpsRequest): Promise<HttpsResponse> {
     return new Promise<HttpsResponse>((resolve, reject) => {
       if (!(request.maxBodyBytes >= 0)) {
-        reject(new HttpsRequestError(`${request.method} https://${request.host}${request.path}: maxBodyBytes must not be negative`, "EINVAL"));
+        reject(new HttpsRequestError(`${request.method} https://${request.host}${redactUrl(request.path)}: maxBodyBytes must not be negative`, "EINVAL"));
         return;
       }
       new BufferedExchange(request, this.resolveTimeoutMs, this.logger, resolve, reject).start();

@@ -32,6 +32,7 @@ import HTTPClient from "embedded:network/http/client";
 import Timer from "timer";
 import type { HttpsRequest } from "ports/https";
 import type { Logger } from "ports/logger";
+import { redactUrl, redactUrlsIn } from "net/url-redaction";
 import { isIPv4, resolveIPv4 } from "adapters/name-resolver";
 import { SocketDelegate, TcpSocketClass, TlsSocketClass, errorText as message, safely, tlsSecure, type Bytes, type SdkSocketConstructor, type SdkSocketOptions } from "adapters/socket-support";
 
@@ -79,7 +80,7 @@ const Client = HTTPClient as unknown as new (options: ClientOptions) => Client;
 
 export type HttpsErrorCode = "EINVAL" | "ENOTFOUND" | "ECONNECT" | "ETLS" | "EPROTO" | "ETIMEDOUT" | "E2BIG" | "EINTERNAL";
 
-/** Why a request failed; the message says which request and what happened. */
+/** Why a request failed; the message says which request and what happened (never with a URL's query). */
 export class HttpsRequestError extends Error {
   // A class field, not `this.name = ...`: on Moddable Error.prototype is frozen and that assignment throws.
   override readonly name = "HttpsRequestError";
@@ -87,7 +88,7 @@ export class HttpsRequestError extends Error {
     message: string,
     readonly code: HttpsErrorCode,
   ) {
-    super(message);
+    super(redactUrlsIn(message));
   }
 }
 
@@ -123,7 +124,8 @@ export abstract class HttpsExchange {
     private readonly logger: Logger | undefined,
     private readonly deadline: "whole" | "head",
   ) {
-    this.label = `${request.method} https://${request.host}${request.port === 443 ? "" : `:${request.port}`}${request.path}`;
+    // Every log line and error message names the request by this label: without the query (a firmware URL's SAS token).
+    this.label = `${request.method} https://${request.host}${request.port === 443 ? "" : `:${request.port}`}${redactUrl(request.path)}`;
   }
 
   start(): void {

@@ -9,6 +9,7 @@ import { MethodError, type MethodHandler } from "../azure/direct-methods";
 import { Backoff, type BackoffOptions } from "../core/backoff";
 import { toHex } from "../core/bytes";
 import { Listeners, errorMessage } from "../core/listeners";
+import { redactUrlsIn, redactingLogger } from "../net/url-redaction";
 import { OtaError, checkManifest, compareVersions, parseManifest, type FirmwareManifest, type ParsedUrl } from "./update-manifest";
 
 export type OtaStatus = "idle" | "downloading" | "verifying" | "applying" | "rebooting" | "succeeded" | "failed" | "rolledBack";
@@ -20,7 +21,7 @@ export interface FirmwareReport {
   readonly status: OtaStatus;
   /** 0..100 (whole per cent of the image downloaded and written). */
   readonly progress: number;
-  /** `code: message` of the last failure (or the rollback reason), null after a success. */
+  /** `code: message` of the last failure (or the rollback reason), null after a success. Never holds a URL's query. */
   readonly lastError: string | null;
 }
 
@@ -170,7 +171,8 @@ class Download {
         onResponse: (status, headers) => live() && this.onResponse(status, headers),
         onData: (chunk) => live() && this.onData(chunk),
         onEnd: () => live() && this.onEnd(),
-        onError: (error) => live() && this.retry(new OtaError("network", errorMessage(error), true)),
+        // The HTTP layers are meant to leave the URL's query (the SAS token) out of their errors; make sure.
+        onError: (error) => live() && this.retry(new OtaError("network", redactUrlsIn(errorMessage(error)), true)),
       },
     );
   }
@@ -308,7 +310,8 @@ export class OtaManager {
   private readonly log: ScopedLogger;
 
   constructor(private readonly o: OtaManagerOptions) {
-    this.log = o.logger;
+    // Whatever it logs, a firmware URL's query (its SAS token) is left out.
+    this.log = redactingLogger(o.logger);
     this.statusListeners = new Listeners<FirmwareReport>((e) => this.log.error("firmware status listener failed", { error: errorMessage(e) }));
     compareVersions(o.currentVersion, o.currentVersion); // throws on a malformed build version
   }
@@ -355,7 +358,7 @@ export class OtaManager {
       this.log.warn("running again after a rollback", { version: this.o.currentVersion, failed: r.version, reason: r.reason });
       if (r.sha256) this.refused.add(imageKey(r.version, r.sha256));
       this.targetVersion = r.version;
-      this.lastError = r.reason;
+      this.lastError = redactUrlsIn(r.reason);
       this.progress = 0;
       this.setState("rolledBack");
       return;
@@ -485,7 +488,7 @@ export class OtaManager {
     this.log.info("firmware update started", { version: m.version, size: m.size, host: url.host });
     this.reportedStep = 0;
     this.setState("downloading");
-    const download: Download = new Download(m, url, this.o, {
+    const download: Download = new Download(m, url, { ...this.o, logger: this.log }, {
       progress: (committed) => {
         this.receivedTotal = download.received;
         this.onProgress(Math.floor((committed * 100) / m.size));
@@ -548,7 +551,8 @@ export class OtaManager {
   }
 
   private failWith(error: unknown): void {
-    const report = error instanceof OtaError ? error.report : `write-failed: ${errorMessage(error)}`;
+    // lastError is reported to the cloud and logged: never with a URL's query (the SAS token) in it.
+    const report = redactUrlsIn(error instanceof OtaError ? error.report : `write-failed: ${errorMessage(error)}`);
     this.log.warn("firmware update failed", { version: this.targetVersion, error: report });
     this.lastError = report;
     this.setState("failed");

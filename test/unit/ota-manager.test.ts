@@ -2,7 +2,7 @@ import assert from "../support/assert";
 import { OtaManager, cancelUpdateHandler, startUpdateHandler, type FirmwareReport, type OtaManagerOptions } from "../../src/update/ota-manager";
 import { canonicalMessage, type FirmwareManifest } from "../../src/update/update-manifest";
 import { MethodError } from "../../src/azure/direct-methods";
-import { scoped, silentLogger } from "../../src/ports/logger";
+import { formatFields, scoped, silentLogger, type LogFields, type LogLevel } from "../../src/ports/logger";
 import { toHex, utf8 } from "../../src/core/bytes";
 import { FakeCrypto, FakeHttpStream, MemoryUpdateWriter, encodeBase64, fakeSign, testImage, type FakeExchange } from "../support/fake-ota";
 import { sha256 } from "../support/sha256";
@@ -11,6 +11,7 @@ import type { UpdateWriter } from "../../src/ports/update-writer";
 import { BOOTLOADER_ROLLBACK_REASON, PartitionUpdateWriter } from "../../src/update/partition-update-writer";
 import { SimulatedPartitions } from "../../src/update/simulated-partitions";
 import { MemoryStore } from "../../src/ports/storage";
+import { RingLog } from "../../src/core/ring-log";
 
 const KEY = new Uint8Array(65).fill(7);
 KEY[0] = 4;
@@ -498,6 +499,71 @@ describe("OtaManager", () => {
       assert.deepEqual({ ...o.reports[0]!, at: 0 }, { currentVersion: "1.2.3", targetVersion: "1.3.0", status: "rolledBack", progress: 0, lastError: BOOTLOADER_ROLLBACK_REASON, at: 0 });
       o.desire(manifest(), 9);
       assert.equal(o.stream.exchanges.length, 0, "the rolled-back image is not tried again by itself");
+    });
+  });
+
+  describe("a firmware URL's SAS token (the query) never leaves the manager", () => {
+    const SECRET_URL = `https://${HOST}/fw/kisbox.bin?sv=2024&sig=SECRET`;
+
+    /** The manager logging through the ring log that getLog reads, and every line the platform logger printed. */
+    function observed() {
+      const clock = new ManualClock();
+      const printed: string[] = [];
+      const platformLogger = { log: (level: LogLevel, scope: string, message: string, fields?: LogFields) => printed.push(`${level} [${scope}] ${message}${formatFields(fields)}`) };
+      const ring = new RingLog(platformLogger, clock, 100, "debug");
+      const t = setup({ clock, overrides: { logger: scoped(ring, "ota") } });
+      const leaks = (): string[] => {
+        const places: Array<[string, string]> = [
+          ...printed.map((line): [string, string] => ["log line", line]),
+          ...ring.tailText(100).map((line): [string, string] => ["getLog", line]),
+          ...t.reports.map((r): [string, string] => ["reported firmware", JSON.stringify(r)]),
+          ["status", JSON.stringify(t.ota.status)],
+        ];
+        return places.filter(([, text]) => text.includes("SECRET") || text.includes("sig=")).map(([where, text]) => `${where}: ${text}`);
+      };
+      return { t, printed, ring, leaks };
+    }
+
+    it("a download failing with errors that quote the whole URL: not in log lines, firmware.lastError or getLog", async () => {
+      const { t, printed, ring, leaks } = observed();
+      t.desire(manifest({ url: SECRET_URL }));
+      assert.equal(t.stream.last.request.path, "/fw/kisbox.bin?sv=2024&sig=SECRET", "the request itself carries the token");
+      // An HTTP layer that (wrongly) quotes the request in its errors, as the device's did before.
+      for (let i = 0; i < 4; i++) {
+        t.stream.last.respond(200, { "content-length": String(IMAGE.length) }).stream(IMAGE.subarray(0, 500)).error(`GET ${SECRET_URL}: connection reset (ECONNRESET)`);
+        await t.clock.advance(5000);
+      }
+      assert.equal(t.ota.status.status, "failed");
+      assert.match(t.ota.status.lastError ?? "", /^network: GET https:\/\/kismefw\.blob\.core\.windows\.net\/fw\/kisbox\.bin\?…: connection reset \(ECONNRESET\) \(gave up after 4 attempts\)$/);
+      assert.ok(printed.some((l) => l.includes("firmware download interrupted")), "the retries were logged");
+      assert.ok(ring.tailText(100).some((l) => l.includes("firmware update failed")), "the failure is in the ring log");
+      assert.deepEqual(leaks(), []);
+    });
+
+    it("a refused status, a stall, a refused host and startUpdate: nothing quotes the token either", async () => {
+      const { t, leaks } = observed();
+      t.desire(manifest({ url: SECRET_URL }));
+      t.stream.last.respond(403);
+      assert.match(t.ota.status.lastError ?? "", /^http-status: GET kismefw\.blob\.core\.windows\.net answered 403$/);
+      t.ota.startFromMethod(manifest({ url: SECRET_URL, version: "1.4.0" }));
+      t.stream.last.respond(200, {});
+      await t.clock.advance(60_000); // stalls, retried, given up
+      assert.match(t.ota.status.lastError ?? "", /^stalled: /);
+      t.desire(manifest({ url: "https://evil.example:53/fw.bin?sv=2024&sig=SECRET", version: "1.5.0" }), 3);
+      assert.equal(t.ota.status.lastError, "egress-denied: evil.example:53 is not firmware blob storage (https, *.blob.core.windows.net, port 443)");
+      assert.throws(
+        () => t.ota.startFromMethod({ ...manifest({ url: SECRET_URL }), size: "x" }),
+        (e) => e instanceof MethodError && !e.message.includes("SECRET"),
+      );
+      assert.deepEqual(leaks(), []);
+    });
+
+    it("a rollback reason read back from the boot record is reported without the token", () => {
+      const writer = new MemoryUpdateWriter("1.2.3", 64 * 1024);
+      writer.rollbackRecord = { version: "1.3.0", reason: `not-confirmed: GET ${SECRET_URL} failed`, sha256: "00".repeat(32) };
+      const t = setup({ writer });
+      assert.equal(t.ota.status.status, "rolledBack");
+      assert.equal(t.ota.status.lastError, `not-confirmed: GET https://${HOST}/fw/kisbox.bin?… failed`);
     });
   });
 });
