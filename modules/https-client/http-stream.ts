@@ -3,6 +3,7 @@
  * the TLS socket delivers, over the shared exchange (https-exchange.ts).
  * - `connectTimeoutMs` covers resolving, connecting, TLS and the response head; the body has no deadline here
  *   (OtaManager watches for stalls and aborts).
+ * - The response head is bounded (`maxResponseHeadBytes`, default 8192 bytes; see https-exchange.ts): E2BIG.
  * - `rangeStart` sends `Range: bytes=N-`; the status (200 or 206) and Content-Range go to the caller unchanged.
  * - A body that ends early (the connection closed before Content-Length or the last chunk) is an error, never an
  *   end: a truncated image must not look complete. A body without any length ends with the connection.
@@ -16,15 +17,19 @@ import { HttpsExchange, type HttpsRequestError } from "adapters/https-exchange";
 export interface ModdableHttpStreamClientOptions {
   readonly resolveTimeoutMs?: number;
   readonly logger?: Logger;
+  /** Bound on the response head, status line and headers (default 8192 bytes); beyond it the request fails (E2BIG). */
+  readonly maxResponseHeadBytes?: number;
 }
 
 export class ModdableHttpStreamClient implements HttpStreamClient {
   private readonly resolveTimeoutMs: number;
   private readonly logger: Logger | undefined;
+  private readonly maxHeadBytes: number | undefined;
 
   constructor(options: ModdableHttpStreamClientOptions = {}) {
     this.resolveTimeoutMs = options.resolveTimeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS;
     this.logger = options.logger;
+    this.maxHeadBytes = options.maxResponseHeadBytes;
   }
 
   get(request: HttpStreamRequest, handlers: HttpStreamHandlers): HttpStream {
@@ -44,6 +49,7 @@ export class ModdableHttpStreamClient implements HttpStreamClient {
       },
       this.resolveTimeoutMs,
       this.logger,
+      this.maxHeadBytes,
       handlers,
     );
     // Started from a promise job: even a request refused at once is reported after get() has returned.
@@ -59,9 +65,10 @@ class StreamingExchange extends HttpsExchange {
     request: ConstructorParameters<typeof HttpsExchange>[0],
     resolveTimeoutMs: number,
     logger: Logger | undefined,
+    maxHeadBytes: number | undefined,
     private readonly handlers: HttpStreamHandlers,
   ) {
-    super(request, resolveTimeoutMs, logger, "head");
+    super(request, resolveTimeoutMs, logger, "head", maxHeadBytes);
   }
 
   begin(): void {

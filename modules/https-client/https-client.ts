@@ -2,6 +2,7 @@
  * HttpsClient port (src/ports/https.ts): whole responses (bootstrap), over the shared exchange (https-exchange.ts).
  * - `maxBodyBytes`: a larger Content-Length, or more body bytes than that, aborts the request (E2BIG); never a
  *   partial body.
+ * - The response head is bounded (`maxResponseHeadBytes`, default 8192 bytes; see https-exchange.ts): E2BIG.
  * - HEAD: the client would wait for the body a Content-Length announces, so a HEAD request completes at the
  *   headers.
  */
@@ -19,15 +20,19 @@ export interface ModdableHttpsClientOptions {
   readonly resolveTimeoutMs?: number;
   /** Diagnostics (debug for request flow, warn for faults). */
   readonly logger?: Logger;
+  /** Bound on the response head, status line and headers (default 8192 bytes); beyond it the request fails (E2BIG). */
+  readonly maxResponseHeadBytes?: number;
 }
 
 export class ModdableHttpsClient implements HttpsClient {
   private readonly resolveTimeoutMs: number;
   private readonly logger: Logger | undefined;
+  private readonly maxHeadBytes: number | undefined;
 
   constructor(options: ModdableHttpsClientOptions = {}) {
     this.resolveTimeoutMs = options.resolveTimeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS;
     this.logger = options.logger;
+    this.maxHeadBytes = options.maxResponseHeadBytes;
   }
 
   request(request: HttpsRequest): Promise<HttpsResponse> {
@@ -36,7 +41,7 @@ export class ModdableHttpsClient implements HttpsClient {
         reject(new HttpsRequestError(`${request.method} https://${request.host}${redactUrl(request.path)}: maxBodyBytes must not be negative`, "EINVAL"));
         return;
       }
-      new BufferedExchange(request, this.resolveTimeoutMs, this.logger, resolve, reject).start();
+      new BufferedExchange(request, this.resolveTimeoutMs, this.logger, this.maxHeadBytes, resolve, reject).start();
     });
   }
 }
@@ -50,10 +55,11 @@ class BufferedExchange extends HttpsExchange {
     private readonly whole: HttpsRequest,
     resolveTimeoutMs: number,
     logger: Logger | undefined,
+    maxHeadBytes: number | undefined,
     private readonly resolve: (response: HttpsResponse) => void,
     private readonly reject: (error: Error) => void,
   ) {
-    super(whole, resolveTimeoutMs, logger, "whole");
+    super(whole, resolveTimeoutMs, logger, "whole", maxHeadBytes);
   }
 
   protected head(_status: number, headers: Readonly<Record<string, string>>): void {

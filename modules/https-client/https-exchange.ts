@@ -15,6 +15,11 @@
  *   for streams.
  * - Header names in lower case (the client lower-cases them; this adapter does it again).
  * - No redirects: the client never follows them; a 3xx resolves like any other status.
+ * - The response head (status line + header lines + the empty line) is bounded (`maxHeadBytes`, default 8192):
+ *   the client reads the head from the TLS socket one byte at a time (format "number") and keeps it in strings
+ *   and a Map until the empty line, so every such read is counted (net/response-head) and the one past the bound
+ *   throws inside the guarded socket callback: the request fails with E2BIG before the client has more than
+ *   `maxHeadBytes` + 1 bytes of head. The head the client hands to onHeaders is checked against the same bound.
  * - A body without Content-Length or chunked encoding ends when the server closes the connection; the client
  *   reports that as an error, which this adapter reads as the end of the body.
  *
@@ -33,6 +38,7 @@ import Timer from "timer";
 import type { HttpsRequest } from "ports/https";
 import type { Logger } from "ports/logger";
 import { redactUrl, redactUrlsIn } from "net/url-redaction";
+import { DEFAULT_MAX_RESPONSE_HEAD_BYTES, ResponseHeadLimit } from "net/response-head";
 import { isIPv4, resolveIPv4 } from "adapters/name-resolver";
 import { SocketDelegate, TcpSocketClass, TlsSocketClass, errorText as message, safely, tlsSecure, type Bytes, type SdkSocketConstructor, type SdkSocketOptions } from "adapters/socket-support";
 
@@ -47,7 +53,7 @@ interface RequestOptions {
   readonly method: string;
   readonly path: string;
   readonly headers: Map<string, string>;
-  onHeaders(this: ClientRequest, status: number, headers: Map<string, string>, statusText: string): void;
+  onHeaders(this: ClientRequest, status: number, headers: Map<string, string>, statusText?: string): void;
   onReadable(this: ClientRequest, count: number): void;
   onWritable(this: ClientRequest, count: number): void;
   onDone(this: ClientRequest, error: Error | null): void;
@@ -113,17 +119,21 @@ export abstract class HttpsExchange {
   protected headers: Record<string, string> = {};
   private closeDelimited = false;
   protected readonly label: string;
+  private readonly headLimit: ResponseHeadLimit;
 
   /**
    * `timeoutMs`: the whole exchange must complete within `request.timeoutMs`; "head": only resolving,
    * connecting, TLS and the response head (a stream's body has no deadline; its reader watches for stalls).
+   * `maxHeadBytes`: the bound on the response head (status line and headers).
    */
   constructor(
     protected readonly request: ExchangeRequest,
     private readonly resolveTimeoutMs: number,
     private readonly logger: Logger | undefined,
     private readonly deadline: "whole" | "head",
+    maxHeadBytes: number = DEFAULT_MAX_RESPONSE_HEAD_BYTES,
   ) {
+    this.headLimit = new ResponseHeadLimit(maxHeadBytes);
     // Every log line and error message names the request by this label: without the query (a firmware URL's SAS token).
     this.label = `${request.method} https://${request.host}${request.port === 443 ? "" : `:${request.port}`}${redactUrl(request.path)}`;
   }
@@ -171,8 +181,8 @@ export abstract class HttpsExchange {
         method: r.method,
         path: r.path,
         headers,
-        onHeaders(status, responseHeaders) {
-          exchange.callback(() => exchange.onHeaders(status, responseHeaders));
+        onHeaders(status, responseHeaders, statusText) {
+          exchange.callback(() => exchange.onHeaders(status, responseHeaders, statusText));
         },
         onReadable(count) {
           exchange.callback(() => exchange.onReadable(this, count));
@@ -204,13 +214,17 @@ export abstract class HttpsExchange {
 
   // ---- client callbacks (run inside `callback`) ----
 
-  private onHeaders(status: number, headers: Map<string, string>): void {
+  private onHeaders(status: number, headers: Map<string, string>, statusText: string | undefined): void {
     if (this.settled) return;
-    this.status = status;
     const record: Record<string, string> = {};
+    const fields: Array<[string, string]> = [];
     headers.forEach((value, name) => {
       record[String(name).toLowerCase()] = String(value);
+      fields.push([String(name), String(value)]);
     });
+    if (!this.headLimit.check(`HTTP/1.1 ${status} ${statusText ?? ""}`, fields)) return this.fail(this.headLimit.message, "E2BIG");
+    this.headLimit.end();
+    this.status = status;
     this.headers = record;
     const chunked = (record["transfer-encoding"] ?? "").toLowerCase().includes("chunked");
     this.closeDelimited = record["content-length"] === undefined && !chunked;
@@ -331,6 +345,20 @@ export abstract class HttpsExchange {
   private guardedTlsClass(): SdkSocketConstructor {
     const exchange = this;
     return class GuardedTLS extends SocketDelegate {
+      /**
+       * The client reads the response head with `read()` in format "number", one byte per call, and keeps it
+       * until the empty line: count those bytes, and stop the client (throw, inside the guarded onReadable
+       * below, which fails the request with this fault) at the first one past the bound.
+       */
+      override read(into?: number | Bytes): unknown {
+        const value = super.read(into);
+        const limit = exchange.headLimit;
+        if (into === undefined && typeof value === "number" && !limit.complete && !limit.add(1)) {
+          exchange.fault ??= { message: limit.message, code: "E2BIG" };
+          throw new Error(limit.message);
+        }
+        return value;
+      }
       constructor(options: SdkSocketOptions) {
         super();
         const guard =
