@@ -2,14 +2,17 @@
 // Builds the device firmware for one product with the Moddable SDK's mcconfig: products/kis<product>/manifest.json,
 // which includes the root manifest.json and sets the product's config (profile, pins, LED kind).
 //
-//   node scripts/build-device.mjs <platform> [--product box|light] [-t <target>] [-d | -i] [--no-dev-credentials] [name=value ...]
+//   node scripts/build-device.mjs <platform> [--product box|light] [-t <target>] [-d | -i] [--dev-credentials] [--dry-run] [name=value ...]
 //
 //   <platform>   esp32, esp32/<subplatform>, or lin / mac / win for the simulator (mcsim)
 //   --product    box (KIS.BOX, the default) or light (KIS.LIGHT); the app (and build folder) is kisbox / kislight
 //   -t <target>  mcconfig make target, e.g. build, deploy, xsbug, clean (default: build and run as mcconfig does)
 //   -d / -i      debug / instrumented build instead of release (-m is always passed)
 //   name=value   manifest config overrides, e.g. simulatePressEverySeconds=5 logLevel=debug
-//   --no-dev-credentials   don't embed local/ development credentials even if the folder exists
+//   --dev-credentials   embed the development credentials (device.der, device.key.der, dev-ca.der) from local/, or
+//                       from the folder KISME_DEV_CREDENTIALS names. Never without it, on any platform (see
+//                       scripts/lib/dev-credentials.mjs); --no-dev-credentials, the old opt-out, is the default now.
+//   --dry-run           print what would be embedded and the mcconfig command, and stop (no SDK needed)
 //
 // Requires an installed Moddable SDK: MODDABLE set, its tools (mcconfig) on PATH, and TypeScript >= 6 (tsc) on
 // PATH, because mcconfig compiles the .ts modules with it. This script never installs or builds the SDK.
@@ -17,12 +20,15 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEV_RESOURCES, resolveDevCredentials } from "./lib/dev-credentials.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const GUIDE = "https://github.com/Moddable-OpenSource/moddable/blob/public/documentation/Moddable%20SDK%20-%20Getting%20Started.md";
-const USAGE = `Usage: node scripts/build-device.mjs <platform> [--product box|light] [-t <target>] [-d | -i] [--no-dev-credentials] [name=value ...]
+const USAGE = `Usage: node scripts/build-device.mjs <platform> [--product box|light] [-t <target>] [-d | -i] [--dev-credentials] [--dry-run] [name=value ...]
   platform: esp32, esp32/<subplatform>, lin | mac | win (simulator)
-  product:  box (KIS.BOX, default) | light (KIS.LIGHT): products/kis<product>/manifest.json`;
+  product:  box (KIS.BOX, default) | light (KIS.LIGHT): products/kis<product>/manifest.json
+  --dev-credentials: embed device.der, device.key.der, dev-ca.der from local/ (or $KISME_DEV_CREDENTIALS); never by default
+  --dry-run: print what would be embedded and the mcconfig command, then stop`;
 const PRODUCTS = { box: "kisbox", light: "kislight" };
 
 function fail(message) {
@@ -56,7 +62,9 @@ if (args.includes("-h") || args.includes("--help")) {
 }
 let platform;
 let target;
-let devCredentials = true;
+let devCredentials = false;
+let noDevCredentials = false;
+let dryRun = false;
 let product = "box";
 const passThrough = [];
 for (let i = 0; i < args.length; i++) {
@@ -68,15 +76,29 @@ for (let i = 0; i < args.length; i++) {
     target = args[++i];
     if (!target) fail(`-t needs a target\n${USAGE}`);
   } else if (arg === "-d" || arg === "-i") passThrough.push(arg);
-  else if (arg === "--no-dev-credentials") devCredentials = false;
+  else if (arg === "--dev-credentials") devCredentials = true;
+  else if (arg === "--no-dev-credentials") noDevCredentials = true; // the default; kept for old scripts
+  else if (arg === "--dry-run") dryRun = true;
   else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) passThrough.push(arg);
   else if (!arg.startsWith("-") && platform === undefined) platform = arg;
   else fail(`unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
 }
 if (!platform) fail(`no platform given\n${USAGE}`);
+if (devCredentials && noDevCredentials) fail("--dev-credentials and --no-dev-credentials contradict each other");
 const app = PRODUCTS[product];
 const manifest = path.join("products", app, "manifest.json");
 if (!existsSync(path.join(root, manifest))) fail(`${manifest} is missing`);
+
+// ---- development credentials: only when asked for ----
+const credentials = resolveDevCredentials({ platform, devCredentials, env: process.env, root });
+if (credentials.error) fail(credentials.error);
+for (const line of credentials.messages) process.stdout.write(`build-device: ${line}\n`);
+const env = { ...process.env, ...credentials.env };
+const mcArgs = ["-m", "-p", platform, ...(target ? ["-t", target] : []), ...passThrough, manifest];
+if (dryRun) {
+  process.stdout.write(`build-device: dry run: KISME_DEV_CREDENTIALS=${env.KISME_DEV_CREDENTIALS} mcconfig ${mcArgs.join(" ")} (in ${root})\n`);
+  process.exit(0);
+}
 
 // ---- prerequisites ----
 const missing = [];
@@ -108,32 +130,22 @@ if (missing.length > 0) {
 }
 
 // ---- build ----
-const DEV_RESOURCES = ["device.der", "device.key.der", "dev-ca.der"];
-const env = { ...process.env };
-const local = path.join(root, "local");
-if (devCredentials && env.KISME_DEV_CREDENTIALS === undefined && existsSync(local)) {
-  env.KISME_DEV_CREDENTIALS = local;
-  process.stdout.write(`build-device: embedding development credentials from ${local} (--no-dev-credentials to leave them out)\n`);
-}
-if (!devCredentials) env.KISME_DEV_CREDENTIALS = path.join(root, "certs"); // the manifest's default: no dev credentials
-const withDevCredentials = env.KISME_DEV_CREDENTIALS !== undefined && DEV_RESOURCES.some((name) => existsSync(path.join(env.KISME_DEV_CREDENTIALS, name)));
-
 // mcconfig builds incrementally and links every file left in the app's resources folder under $MODDABLE/build/tmp,
 // so development credentials from an earlier build would stay in a build made without them. Clean first then.
-if (!withDevCredentials && staleDevResources(path.join(moddable, "build", "tmp", platform.split("/")[0]), app, 0)) {
+const unwanted = DEV_RESOURCES.filter((name) => !credentials.resources.includes(name));
+if (unwanted.length > 0 && staleDevResources(path.join(moddable, "build", "tmp", platform.split("/")[0]), app, 0, unwanted)) {
   process.stdout.write("build-device: an earlier build of this app embedded development credentials; cleaning it first\n");
   const clean = spawnSync(mcconfig, ["-m", "-p", platform, "-t", "clean", ...passThrough.filter((a) => a.startsWith("-")), manifest], { cwd: root, env, stdio: "inherit" });
   if (clean.status !== 0) fail("mcconfig -t clean failed");
 }
 
-const mcArgs = ["-m", "-p", platform, ...(target ? ["-t", target] : []), ...passThrough, manifest];
 process.stdout.write(`build-device: ${mcconfig} ${mcArgs.join(" ")} (in ${root})\n`);
 const run = spawnSync(mcconfig, mcArgs, { cwd: root, env, stdio: "inherit" });
 if (run.error) fail(`could not run mcconfig: ${run.error.message}`);
 process.exit(run.status ?? 1);
 
-/** Whether some `<app>/resources/` folder below `dir` (a few levels deep) holds development credentials. */
-function staleDevResources(dir, app, depth) {
+/** Whether some `<app>/resources/` folder below `dir` (a few levels deep) holds one of the `unwanted` resources. */
+function staleDevResources(dir, app, depth, unwanted) {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -143,8 +155,8 @@ function staleDevResources(dir, app, depth) {
   for (const entry of entries) {
     if (!entry.isDirectory()) continue;
     const sub = path.join(dir, entry.name);
-    if (entry.name === app && DEV_RESOURCES.some((name) => existsSync(path.join(sub, "resources", name)))) return true;
-    if (depth < 4 && staleDevResources(sub, app, depth + 1)) return true;
+    if (entry.name === app && unwanted.some((name) => existsSync(path.join(sub, "resources", name)))) return true;
+    if (depth < 4 && staleDevResources(sub, app, depth + 1, unwanted)) return true;
   }
   return false;
 }

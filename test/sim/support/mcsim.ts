@@ -14,9 +14,12 @@ export function sdkPaths(): { mcsim: string; app: (name: string) => string } {
   };
 }
 
-/** `node scripts/build-device.mjs lin --product ...` with config overrides; throws with mcconfig's output on failure. */
+/**
+ * `node scripts/build-device.mjs lin --product ... --dev-credentials` with config overrides (the credentials from
+ * `env.KISME_DEV_CREDENTIALS`); throws with mcconfig's output on failure.
+ */
 export function buildSimulator(product: "box" | "light", overrides: Record<string, string>, env: Record<string, string>): void {
-  const args = ["scripts/build-device.mjs", "lin", "--product", product, ...Object.entries(overrides).map(([k, v]) => `${k}=${v}`)];
+  const args = ["scripts/build-device.mjs", "lin", "--product", product, "--dev-credentials", ...Object.entries(overrides).map(([k, v]) => `${k}=${v}`)];
   const result = spawnSync(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) throw new Error(`build failed (${result.status}):\n${(result.stdout + result.stderr).slice(-4000)}`);
 }
