@@ -8,17 +8,22 @@ import { createHash, createPrivateKey, createPublicKey, sign, verify } from "nod
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { imageProblems } from "./lib/image-secrets.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 const HELP = `Usage: node scripts/release-image.mjs --key <pem> --version <x.y.z> --url <https-url> [--image <file>]
                                         [--platform esp32] [--name <app>] [--allow-downgrade --reason <text>]
-                                        [--print-public-key]
+                                        [--dev-pki <dir> ...] [--print-public-key]
 
 Computes the image's size and SHA-256, signs the canonical manifest with the release key (ECDSA P-256, SHA-256,
 DER signature) and prints the desired-property patch to apply to the device twin(s):
 
   {"firmware":{"version":"1.3.0","url":"https://...","size":1234567,"sha256":"<64 hex>","signature":"<base64 DER>"}}
+
+An image that holds the development PKI (a certificate or key from .dev/, local/, $KISME_DEV_CREDENTIALS or
+--dev-pki, or any certificate of a development CA) or any private key (PEM, or DER: PKCS#8, PKCS#1, SEC1) is
+refused (exit status 1): build it without --dev-credentials.
 
 The signed bytes (UTF-8, "\\n" between lines, no trailing newline) are:
 
@@ -40,6 +45,8 @@ Options
   --allow-downgrade   sign the manifest as an allowed downgrade (devices refuse older versions otherwise);
                       needs --reason.
   --reason <text>     why the downgrade is allowed (reported with the update).
+  --dev-pki <dir>     another folder of development certificates and keys the image must not contain
+                      (repeatable; .dev/, local/ and $KISME_DEV_CREDENTIALS are always searched).
   --print-public-key  print the key's public half (DER SubjectPublicKeyInfo, base64) instead, for building it
                       into the firmware.
 
@@ -66,7 +73,7 @@ function canonicalMessage({ version, size, sha256, allowDowngrade }) {
 }
 
 function parseArgs(argv) {
-  const options = {};
+  const options = { "dev-pki": [] };
   const flags = new Set(["--allow-downgrade", "--print-public-key", "--help", "-h"]);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -74,7 +81,8 @@ function parseArgs(argv) {
     else if (arg.startsWith("--")) {
       const value = argv[i + 1];
       if (value === undefined || value.startsWith("--")) fail(`${arg} needs a value`);
-      options[arg.slice(2)] = value;
+      if (arg === "--dev-pki") options["dev-pki"].push(value);
+      else options[arg.slice(2)] = value;
       i++;
     } else fail(`unexpected argument ${JSON.stringify(arg)} (see --help)`);
   }
@@ -116,6 +124,20 @@ function loadKey(file) {
   return key;
 }
 
+/** Refuses (exit 1) an image that holds development certificates or keys, or any private key. */
+function checkNoDevelopmentCredentials(image, imageFile, extraFolders) {
+  const folders = [path.join(root, ".dev"), path.join(root, "local"), ...extraFolders.map((dir) => path.resolve(dir))];
+  const named = process.env.KISME_DEV_CREDENTIALS;
+  if (named) folders.push(path.resolve(root, named));
+  const problems = imageProblems(image, { folders, publicFolders: [path.join(root, "certs")], root });
+  if (problems.length === 0) return;
+  fail(
+    `refusing ${imageFile}: it contains development credentials or a private key:\n  - ${problems.join("\n  - ")}\n` +
+      "A released image carries no key and no development certificate. Build it without --dev-credentials\n" +
+      "(node scripts/build-device.mjs esp32 -t build) and release that image.",
+  );
+}
+
 function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.help || options.h) {
@@ -140,6 +162,7 @@ function main() {
   const imageFile = options.image ?? defaultImage(options);
   const image = readFileSync(imageFile);
   if (image.length === 0) fail(`${imageFile} is empty`);
+  checkNoDevelopmentCredentials(image, imageFile, options["dev-pki"]);
   const sha256 = createHash("sha256").update(image).digest("hex");
   const manifest = { version, url, size: image.length, sha256, ...(allowDowngrade ? { allowDowngrade: true } : {}) };
   const message = Buffer.from(canonicalMessage(manifest));

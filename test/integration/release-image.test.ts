@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createCa, issueClient } from "../../host/pki/dev-pki";
+import { tempDir } from "./support/processes";
+
+const ROOT = join(__dirname, "../../..");
+const URL = "https://kismefw.blob.core.windows.net/firmware/kisbox-1.3.0.bin?sv=2024&sig=x";
+
+describe("scripts/release-image.mjs refuses an image with development credentials or a private key", function () {
+  this.timeout(60_000);
+  let dir: string;
+  let key: string;
+  let devPki: string;
+  let ca: ReturnType<typeof createCa>;
+
+  before(() => {
+    dir = tempDir("release-image");
+    key = join(dir, "release.pem");
+    execFileSync("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key], { stdio: "ignore" });
+    // A development PKI as npm start makes it under .dev/pki, here with a CA name the check does not know.
+    devPki = join(dir, "pki");
+    ca = createCa(devPki, "Some Local CA");
+  });
+
+  /** An image: random bytes around `inside`; the public roots every image carries are in it too. */
+  function image(name: string, ...inside: Buffer[]): string {
+    const roots = ["DigiCertGlobalRootG2.der", "MicrosoftRSARootCA2017.der"].map((f) => readFileSync(join(ROOT, "certs", f)));
+    const file = join(dir, name);
+    writeFileSync(file, Buffer.concat([randomBytes(50_000), ...roots, ...inside.flatMap((b) => [b, randomBytes(1000)]), randomBytes(30_000)]));
+    return file;
+  }
+
+  function release(file: string, ...extra: string[]): { status: number | null; stdout: string; stderr: string } {
+    const env = { ...process.env };
+    delete env.KISME_DEV_CREDENTIALS;
+    const r = spawnSync(process.execPath, [join(ROOT, "scripts/release-image.mjs"), "--key", key, "--version", "1.3.0", "--url", URL, "--image", file, ...extra], { cwd: ROOT, env, encoding: "utf8" });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  it("accepts a clean image (public roots and a public key are fine) and prints the patch", () => {
+    const publicKey = generateKeyPairSync("ec", { namedCurve: "prime256v1" }).publicKey.export({ type: "spki", format: "der" });
+    const r = release(image("clean.bin", publicKey), "--dev-pki", devPki);
+    assert.equal(r.status, 0, r.stderr);
+    const patch = JSON.parse(r.stdout) as { firmware: { version: string; url: string } };
+    assert.equal(patch.firmware.version, "1.3.0");
+    assert.equal(patch.firmware.url, URL);
+  });
+
+  it("refuses an image with the development CA certificate (DER) embedded", () => {
+    const file = image("with-dev-ca.bin", readFileSync(ca.certDer));
+    const r = release(file, "--dev-pki", devPki);
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, "", "no patch is printed");
+    assert.match(r.stderr, /release-image: refusing .*with-dev-ca\.bin: it contains development credentials or a private key:/);
+    assert.match(r.stderr, /Some_Local_CA\.der, at byte 5\d{4}/);
+    assert.match(r.stderr, /Build it without --dev-credentials/);
+  });
+
+  it("refuses the development device key in any form: PKCS#8 DER, the PEM file, and a key of no known folder", () => {
+    const device = issueClient(ca, "kisbox-sim-1");
+    const der = release(image("with-key-der.bin", readFileSync(device.keyDer)), "--dev-pki", devPki);
+    assert.equal(der.status, 1);
+    assert.match(der.stderr, /client-kisbox-sim-1\.key(\.der)?( \(its PRIVATE KEY\))?, at byte/);
+    assert.match(der.stderr, /a PKCS#8 private key \(DER, rsaEncryption\)/);
+    const pem = release(image("with-key-pem.bin", readFileSync(device.key)), "--dev-pki", devPki);
+    assert.equal(pem.status, 1);
+    assert.match(pem.stderr, /a PEM "PRIVATE KEY"/);
+    // Not from any folder the script knows: still a private key.
+    const stranger = generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey;
+    for (const [name, bytes, what] of [
+      ["pkcs8.bin", stranger.export({ type: "pkcs8", format: "der" }), /PKCS#8 private key \(DER, ecPublicKey\)/],
+      ["sec1.bin", stranger.export({ type: "sec1", format: "der" }), /SEC1 EC private key/],
+      ["pkcs1.bin", generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "der" }), /PKCS#1 RSA private key/],
+    ] as const) {
+      const r = release(image(name, bytes));
+      assert.equal(r.status, 1, `${name}: ${r.stderr}`);
+      assert.match(r.stderr, what);
+    }
+  });
+
+  it("refuses a certificate of the project's development CA even from another machine (by its name)", () => {
+    const elsewhere = createCa(join(dir, "elsewhere"));
+    const r = release(image("foreign-dev-ca.bin", readFileSync(elsewhere.certDer)));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /the name "KIS\.ME Development Root CA" \(a certificate of the development PKI\)/);
+  });
+
+  it("searches the folder KISME_DEV_CREDENTIALS names", () => {
+    const file = image("named.bin", readFileSync(ca.certDer));
+    const r = spawnSync(process.execPath, [join(ROOT, "scripts/release-image.mjs"), "--key", key, "--version", "1.3.0", "--url", URL, "--image", file], {
+      cwd: ROOT,
+      env: { ...process.env, KISME_DEV_CREDENTIALS: devPki },
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /Some_Local_CA\.der, at byte/);
+  });
+});
