@@ -222,7 +222,8 @@ export abstract class HttpsExchange {
       record[String(name).toLowerCase()] = String(value);
       fields.push([String(name), String(value)]);
     });
-    if (!this.headLimit.check(`HTTP/1.1 ${status} ${statusText ?? ""}`, fields)) return this.fail(this.headLimit.message, "E2BIG");
+    // The client's statusText still ends with the line's CRLF (its values are trimmed, its names lower-cased).
+    if (!this.headLimit.check(`HTTP/1.1 ${status} ${(statusText ?? "").trim()}`, fields)) return this.fail(this.headLimit.message, "E2BIG");
     this.headLimit.end();
     this.status = status;
     this.headers = record;
