@@ -11,12 +11,24 @@ import ECDSA from "ecdsa";
 import Curve from "curve";
 import ECPoint from "ecp";
 import { p256Point, p256RawSignature, type CryptoPort, type Sha256 } from "ports/crypto";
+import type { Hash, HashFactory, HashName } from "crypto/sha2";
 
 interface DigestLike {
   write(data: ArrayBufferLike | ArrayBufferView): void;
   close(): ArrayBuffer;
 }
-const DigestClass = Digest as unknown as new (type: "SHA256") => DigestLike;
+const DigestClass = Digest as unknown as new (type: "SHA256" | "SHA384" | "SHA512") => DigestLike;
+
+const SDK_DIGEST_NAMES: Readonly<Record<HashName, "SHA256" | "SHA384" | "SHA512">> = { "SHA-256": "SHA256", "SHA-384": "SHA384", "SHA-512": "SHA512" };
+
+/** SHA-256/384/512 from the SDK's native digests, for the certificate validator's signature checks. */
+export const sdkHash: HashFactory = (name: HashName): Hash => {
+  const digest = new DigestClass(SDK_DIGEST_NAMES[name]);
+  return {
+    update: (data: Uint8Array) => digest.write(data),
+    digest: () => new Uint8Array(digest.close()),
+  };
+};
 
 export class ModdableCrypto implements CryptoPort {
   sha256(): Sha256 {

@@ -5,10 +5,11 @@
  *
  * One request per connection: resolve (or take `request.route`), TCP, TLS (mutual when `request.client` is
  * given), one request, the response, close. What the ports require and how it is met:
- * - TLS: `secure.certificate` = the first trusted root (DER); further roots are registered with the SDK's
- *   certificate manager (`ssl/cert`), which trusts them for every connection; `clientCertificates` = [device
- *   certificate DER], `clientKey` = PKCS#8 DER; `serverName` = `request.host` (SNI and the certificate check,
- *   also when `route` sends the socket elsewhere).
+ * - TLS: the server's certificates are judged by the project's path validator against exactly `request.ca`
+ *   (socket-support `tlsSecure`, modules/tls-trust); a refusal fails the request with ETLS "certificate refused:
+ *   <reason> at <position>: <detail>" and a warn line, before the request is written. `clientCertificates` =
+ *   [device certificate DER], `clientKey` = PKCS#8 DER; `serverName` = `request.host` (SNI and the certificate
+ *   check, also when `route` sends the socket elsewhere).
  * - `route`: the connection goes to route.address:route.port; Host header, SNI and certificate check keep the
  *   logical name.
  * - Timeout (ETIMEDOUT, the client closed): DNS to the last byte for whole responses; DNS to the response head
@@ -40,7 +41,7 @@ import type { Logger } from "ports/logger";
 import { redactUrl, redactUrlsIn } from "net/url-redaction";
 import { DEFAULT_MAX_RESPONSE_HEAD_BYTES, ResponseHeadLimit } from "net/response-head";
 import { isIPv4, resolveIPv4 } from "adapters/name-resolver";
-import { SocketDelegate, TcpSocketClass, TlsSocketClass, errorText as message, safely, tlsSecure, type Bytes, type SdkSocketConstructor, type SdkSocketOptions } from "adapters/socket-support";
+import { SocketDelegate, TcpSocketClass, TlsSocketClass, errorText as message, refusalText, safely, tlsSecure, type Bytes, type SdkSocketConstructor, type SdkSocketOptions } from "adapters/socket-support";
 
 // ---- the client's and the sockets' real API (narrow local types) --------------------------------------------
 
@@ -160,7 +161,12 @@ export abstract class HttpsExchange {
       if (r.body !== undefined) headers.set("content-length", String(r.body.byteLength));
       headers.set("connection", "close");
 
-      const secure = tlsSecure(r.ca, r.host, r.client);
+      const secure = tlsSecure(r.ca, r.host, r.client, (verdict) => {
+        const refusal = refusalText(verdict);
+        if (refusal === undefined || this.settled) return;
+        this.fault ??= { message: refusal, code: "ETLS" };
+        this.log("warn", "server certificate refused", { request: this.label, reason: verdict.ok ? undefined : verdict.reason });
+      });
 
       this.client = new Client({
         // Host header: the logical name, with the port unless it is the default one.

@@ -6,7 +6,9 @@
  */
 import TLSSocket from "embedded:io/socket/tcp/tls";
 import TCP from "embedded:io/socket/tcp";
-import CertificateManagerModule from "ssl/cert";
+import { CertificatePathValidator, type TrustVerdict } from "x509/path-validator";
+import { PortableSignatureVerifier } from "crypto/signature-verifier";
+import { sdkHash } from "adapters/crypto";
 
 export type Bytes = ArrayBufferLike | ArrayBufferView;
 
@@ -28,18 +30,25 @@ export type SdkSocketConstructor = new (options: SdkSocketOptions) => SdkSocket;
 
 export const TlsSocketClass = TLSSocket as unknown as SdkSocketConstructor;
 export const TcpSocketClass = TCP as unknown as SdkSocketConstructor;
-const CertificateManager = CertificateManagerModule as unknown as { register(certificate: ArrayBufferLike): void };
-
 /**
- * The TLS socket's `secure` option: the first trusted root as `certificate` (the TLS layer takes one per
- * connection), the others registered with the SDK's certificate manager (consulted for every connection of the
- * VM; idempotent); `serverName` for SNI and the subjectAltName check; the device certificate and PKCS#8 key for
- * mutual TLS. Throws without a root.
+ * The TLS socket's `secure` option. The server's certificates are judged by the project's own path validator
+ * (`serverTrust`, read by modules/tls-trust, which replaces the SDK's `ssl/cert`) against exactly the roots in
+ * `ca` — no SDK store, no process-wide roots — with signatures checked over the SDK's native hashes;
+ * `onTrustVerdict` hears every decision. `serverName` for SNI and the name check; the device certificate and
+ * PKCS#8 key for mutual TLS. Throws without a root.
  */
-export function tlsSecure(ca: readonly Uint8Array[], serverName: string, client?: { readonly certificate: Uint8Array; readonly key: Uint8Array }): Record<string, unknown> {
+export function tlsSecure(
+  ca: readonly Uint8Array[],
+  serverName: string,
+  client?: { readonly certificate: Uint8Array; readonly key: Uint8Array },
+  onTrustVerdict?: (verdict: TrustVerdict) => void,
+): Record<string, unknown> {
   if (ca.length === 0) throw new Error("no trusted root certificate");
-  for (let i = 1; i < ca.length; i++) CertificateManager.register(toBuffer(ca[i]!));
-  const secure: Record<string, unknown> = { certificate: toBuffer(ca[0]!), serverName };
+  const secure: Record<string, unknown> = {
+    serverTrust: new CertificatePathValidator(ca, new PortableSignatureVerifier(sdkHash)),
+    serverName,
+  };
+  if (onTrustVerdict) secure.onTrustVerdict = onTrustVerdict;
   if (client) {
     secure.clientCertificates = [toBuffer(client.certificate)];
     secure.clientKey = toBuffer(client.key);
@@ -73,6 +82,11 @@ export function toBuffer(bytes: Uint8Array): ArrayBufferLike {
   const buffer = bytes.buffer;
   if (bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return buffer;
   return bytes.slice().buffer;
+}
+
+/** A refusal as one line for a close reason or an error: "certificate refused: untrusted at 0: ...". */
+export function refusalText(verdict: TrustVerdict | undefined): string | undefined {
+  return verdict && !verdict.ok ? `certificate refused: ${verdict.reason} at ${verdict.position}: ${verdict.detail}` : undefined;
 }
 
 export function errorText(error: unknown): string {

@@ -5,10 +5,12 @@
  *
  * - Names are resolved with the system resolver (`Net.resolve`: lwIP on esp32, GResolver on lin); IPv4 literals
  *   and "localhost" skip the look-up.
- * - TLS: `secure.certificate` is the first trusted root (DER), further roots are registered with the SDK's
- *   certificate manager (`ssl/cert`, for every connection of the VM); `clientCertificates` [device certificate
- *   DER] and `clientKey` (unencrypted PKCS#8 DER) for mutual TLS; `serverName` for SNI and the certificate check
- *   (subjectAltName only). Mutual TLS needs the manifest's `config.tls` (DHE_RSA off, ECDHE_RSA on).
+ * - TLS: the server's certificates are judged by the project's path validator against exactly `tls.ca`
+ *   (modules/tls-trust replaces the SDK's `ssl/cert`; see socket-support `tlsSecure`); a refusal becomes the close
+ *   reason ("certificate refused: <reason> at <position>: <detail>") and a warn line, before any byte of the
+ *   application is sent. `clientCertificates` [device certificate DER] and `clientKey` (unencrypted PKCS#8 DER)
+ *   for mutual TLS; `serverName` for SNI and the name check. Mutual TLS needs the manifest's `config.tls`
+ *   (DHE_RSA off, ECDHE_RSA on).
  * - Writes go to a queue, drained in records of at most `maxRecordBytes` as the TLS socket reports room
  *   (`onWritable`), small writes coalesced; the count it reports is kept below by a margin for the record overhead,
  *   because the lin TCP socket throws "would block" past its 1536-byte buffer.
@@ -26,7 +28,8 @@ import Timer from "timer";
 import type { StreamSocket, StreamSocketHandlers, StreamSocketOptions, StreamSocketPort } from "ports/stream-socket";
 import type { ScopedLogger } from "ports/logger";
 import { isIPv4 } from "adapters/name-resolver";
-import { SocketDelegate, TcpSocketClass, TlsSocketClass, errorText, safely, tlsSecure, type SdkSocket, type SdkSocketConstructor, type SdkSocketOptions } from "adapters/socket-support";
+import { SocketDelegate, TcpSocketClass, TlsSocketClass, errorText, refusalText, safely, tlsSecure, type SdkSocket, type SdkSocketConstructor, type SdkSocketOptions } from "adapters/socket-support";
+import type { TrustVerdict } from "x509/path-validator";
 
 // ---- settings ---------------------------------------------------------------------------------------------------
 
@@ -95,6 +98,8 @@ class Connection implements StreamSocket {
   private reported = false;
   /** Depth of TLS/TCP callbacks on the stack (closing the TLS socket inside one is deferred). */
   private depth = 0;
+  /** The certificate decision of this connection's handshake. */
+  private verdict: TrustVerdict | undefined;
 
   constructor(
     private readonly options: StreamSocketOptions,
@@ -143,7 +148,8 @@ class Connection implements StreamSocket {
     this.state = "handshaking";
     const { tls } = this.options;
     this.enter(() => {
-      const secure = tls ? tlsSecure(tls.ca, tls.serverName, tls.certificate && tls.key ? { certificate: tls.certificate, key: tls.key } : undefined) : {};
+      const client = tls?.certificate && tls.key ? { certificate: tls.certificate, key: tls.key } : undefined;
+      const secure = tls ? tlsSecure(tls.ca, tls.serverName, client, (verdict) => this.onVerdict(verdict)) : {};
       const callbacks = {
         onReadable: (count: number) => this.enter(() => this.onReadable(count)),
         onWritable: (count: number) => this.enter(() => this.onWritable(count)),
@@ -187,6 +193,13 @@ class Connection implements StreamSocket {
     if (!(data instanceof ArrayBuffer) || data.byteLength === 0) return;
     const bytes = new Uint8Array(data);
     this.post(() => this.handlers.onData(bytes));
+  }
+
+  private onVerdict(verdict: TrustVerdict): void {
+    this.verdict = verdict;
+    if (!verdict.ok) {
+      this.log("warn", "server certificate refused", { host: this.options.host, reason: verdict.reason, position: verdict.position, detail: verdict.detail });
+    }
   }
 
   private onSocketError(): void {
@@ -284,6 +297,8 @@ class Connection implements StreamSocket {
   /** Ends the connection once; onClose(reason) follows as the last event. */
   private fail(reason: string): void {
     if (this.state === "closed") return;
+    // The handshake throws a generic "certificate: auth err": say why instead.
+    if (reason !== "closed") reason = refusalText(this.verdict) ?? reason;
     this.state = "closed";
     this.queue.length = 0;
     this.queuedBytes = 0;
