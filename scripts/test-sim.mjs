@@ -4,12 +4,12 @@
 // on the package registries. This script checks what the lane needs and says what is missing, then compiles the
 // host build and runs test/sim with mocha.
 //
-//   npm run test:sim
+//   npm run test:sim [-- <file-name-substring>]     (e.g. -- tls-trust)
 //
 // Needs: MODDABLE (a built SDK: mcconfig and mcsim), tsc >= 6 on PATH (build-device.mjs checks both again),
 // xvfb-run (mcsim opens a window), chronyd (the NTP peer), stdbuf (coreutils). Linux only (the lin simulator).
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Mocha from "mocha";
@@ -38,8 +38,15 @@ if (missing.length > 0) {
 const tsc = spawnSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", path.join(root, "tsconfig.json")], { stdio: "inherit" });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
-const mocha = new Mocha({ reporter: "spec", timeout: 600_000 });
-mocha.addFile(path.join(root, "build/test/sim/firmware.sim.test.js"));
+const filter = process.argv[2];
+const mocha = new Mocha({ reporter: "spec", timeout: 600_000, forbidOnly: true });
+const dir = path.join(root, "build/test/sim");
+const files = readdirSync(dir).filter((f) => f.endsWith(".sim.test.js") && (!filter || f.includes(filter))).sort();
+if (files.length === 0) {
+  process.stderr.write(`test:sim: no simulator test file matches "${filter}"\n`);
+  process.exit(2);
+}
+for (const f of files) mocha.addFile(path.join(dir, f));
 await mocha.loadFilesAsync();
 const failures = await new Promise((resolve) => mocha.run(resolve));
 process.exitCode = failures > 0 ? 1 : 0;

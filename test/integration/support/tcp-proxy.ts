@@ -7,6 +7,8 @@ export class TcpProxy {
   connections = 0;
   /** While true, new connections are reset at once (the peer is unreachable). */
   refusing = false;
+  /** Where new connections go (loopback); change it to put another server behind the same port. */
+  targetPort = 0;
 
   private constructor(private readonly server: Server) {}
 
@@ -18,7 +20,7 @@ export class TcpProxy {
         return;
       }
       proxy!.connections++;
-      const upstream = connect(targetPort, "127.0.0.1");
+      const upstream = connect(proxy!.targetPort, "127.0.0.1");
       proxy!.track(client);
       proxy!.track(upstream);
       client.pipe(upstream);
@@ -33,6 +35,7 @@ export class TcpProxy {
       upstream.on("close", end);
     });
     proxy = new TcpProxy(server);
+    proxy.targetPort = targetPort;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
     return proxy;
   }

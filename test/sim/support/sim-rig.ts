@@ -31,7 +31,16 @@ export class SimRig {
     readonly releaseKey: KeyObject,
   ) {}
 
-  static async start(deviceId: string, product: keyof typeof APPS, config: Record<string, string> = {}): Promise<SimRig> {
+  /**
+   * `servers`: ports to reach instead of the local cloud's bootstrap service and blob storage (e.g. a test's own
+   * TLS servers); the hub is always reached through `hubLink`, whose target a test can change.
+   */
+  static async start(
+    deviceId: string,
+    product: keyof typeof APPS,
+    config: Record<string, string> = {},
+    servers: { readonly bootstrap?: number; readonly blobs?: number } = {},
+  ): Promise<SimRig> {
     const dir = tempDir("sim");
     const cloud = await startLocalCloud(join(dir, "pki"), deviceId);
     const chrony = await Chrony.start();
@@ -47,9 +56,9 @@ export class SimRig {
     writeFileSync(join(creds, "dev-ca.der"), new X509Certificate(cloud.caPem).raw);
     const routes = [
       ...[0, 1, 2, 3].map((n) => `${n}.europe.pool.ntp.org:123/udp=127.0.0.1:${chrony.port}`),
-      `${BOOTSTRAP_HOST}:443/tcp=127.0.0.1:${cloud.bootstrap.port}`,
+      `${BOOTSTRAP_HOST}:443/tcp=127.0.0.1:${servers.bootstrap ?? cloud.bootstrap.port}`,
       `${DEFAULT_HUB_HOST}:8883/tcp=127.0.0.1:${hubLink.port}`,
-      `${BLOB_HOST}:443/tcp=127.0.0.1:${cloud.blobs.port}`,
+      `${BLOB_HOST}:443/tcp=127.0.0.1:${servers.blobs ?? cloud.blobs.port}`,
     ].join(",");
     buildSimulator(
       product,
