@@ -7,6 +7,7 @@
 // the simulator build trusts, so every forgery is "almost right": the trusted root is real, only the one flaw differs.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createCa } from "../../host/pki/dev-pki";
 import { BLOB_HOST } from "../../host/hub/local-blob-store";
@@ -16,6 +17,7 @@ import { makeX509Chains, type X509Chains } from "../fixtures/x509-chains";
 import { waitFor } from "../integration/support/processes";
 import { ForgedTlsServer } from "./support/forged-tls-server";
 import { SimRig } from "./support/sim-rig";
+import type { McSim } from "./support/mcsim";
 
 const DEVICE = "kisbox-sim-1";
 
@@ -69,18 +71,7 @@ describe("KIS.BOX in the Moddable simulator: TLS trust against forged servers", 
     it(`refuses ${forged.name} for the bootstrap service and the hub (${forged.reason}), sending nothing`, async () => {
       present(forged.name, forged.chain);
       const s = await rig.powerOn();
-      const refusal = (scope: string) => new RegExp(`warn +\\[${scope}\\] server certificate refused .*reason=${forged.reason}\\b`);
-      await s.waitFor(refusal("https"), 60_000);
-      await s.waitFor(refusal("tls"), 60_000);
-      await s.stop();
-      for (const host of [BOOTSTRAP_HOST, DEFAULT_HUB_HOST]) {
-        const shown = forger.shown(forged.name, host);
-        assert.ok(shown.length > 0, `the device reached the forged ${host}`);
-        for (const c of shown) {
-          assert.equal(c.received.length, 0, `${host}: the device sent ${c.received.length} application bytes to a forged server`);
-          assert.equal(c.handshakeDone, false, `${host}: the handshake with a forged server did not complete`);
-        }
-      }
+      await expectRefused(s, forger, forged.name, forged.reason);
     });
   }
 
@@ -120,8 +111,54 @@ describe("KIS.BOX in the Moddable simulator: TLS trust against forged servers", 
   });
 });
 
+/**
+ * Waits until the device has either refused the chain for both the bootstrap service and the hub, or sent
+ * application bytes to the forger (which fails at once, with what was sent); then powers it off and checks that no
+ * connection to the forger carried a byte after the handshake, or completed it.
+ */
+async function expectRefused(s: McSim, forger: ForgedTlsServer, chain: string, reason: string): Promise<void> {
+  const refusal = (scope: string) => new RegExp(`warn +\\[${scope}\\] server certificate refused .*reason=${reason}\\b`);
+  const leaked = () => forger.shown(chain).find((c) => c.received.length > 0);
+  await waitFor(() => leaked() !== undefined || (s.has(refusal("https")) && s.has(refusal("tls"))), `refusals (${reason}) for bootstrap and hub`, 60_000);
+  await s.stop();
+  const leak = leaked();
+  assert.equal(leak, undefined, `the device sent ${leak?.received.length} application bytes to the forged ${leak?.serverName}: ${JSON.stringify(leak?.received.subarray(0, 24).toString("latin1"))}`);
+  for (const host of [BOOTSTRAP_HOST, DEFAULT_HUB_HOST]) {
+    const shown = forger.shown(chain, host);
+    assert.ok(shown.length > 0, `the device reached the forged ${host}`);
+    for (const c of shown) assert.equal(c.handshakeDone, false, `${host}: the handshake with a forged server completed`);
+  }
+}
+
 /** A throwaway self-signed chain for the forger's first context (replaced before any device connects). */
 function placeholderChain(): { name: string; certificates: Buffer[]; keyPem: string } {
   const c = makeX509Chains({ leafKey: "ec" });
   return { name: "placeholder", certificates: [Buffer.from(c.certificates.selfSigned!, "hex")], keyPem: c.leafKeyPem };
 }
+
+// The issue's reproduction, with the roots the firmware ships: a self-signed certificate for the hub's name followed
+// by the real DigiCert Global Root G2 certificate. The SDK's own check accepted it (the device sent its bootstrap
+// request and its MQTT CONNECT); the project's validator must refuse it as untrusted.
+describe("KIS.BOX in the Moddable simulator with the production roots: the self-signed + DigiCert G2 forgery", function () {
+  this.timeout(600_000);
+  let rig: SimRig;
+  let forger: ForgedTlsServer;
+
+  before(async () => {
+    const chains = makeX509Chains({ names: [DEFAULT_HUB_HOST, BOOTSTRAP_HOST, BLOB_HOST], leafKey: "rsa" });
+    const digiCert = readFileSync(join(__dirname, "../../../certs/DigiCertGlobalRootG2.der"));
+    forger = await ForgedTlsServer.start({ name: "self-signed + DigiCert G2", certificates: [Buffer.from(chains.certificates.selfSigned!, "hex"), digiCert], keyPem: chains.leafKeyPem });
+    rig = await SimRig.start(DEVICE, "box", { firmwareVersion: "1.0.0", trustedRoots: "DigiCertGlobalRootG2.der,MicrosoftRSARootCA2017.der" }, { bootstrap: forger.port, blobs: forger.port });
+    rig.hubLink.targetPort = forger.port;
+  });
+
+  after(async () => {
+    await rig?.dispose();
+    await forger?.close();
+  });
+
+  it("refuses it for the bootstrap service and the hub (untrusted); no request, no CONNECT", async () => {
+    const s = await rig.powerOn();
+    await expectRefused(s, forger, "self-signed + DigiCert G2", "untrusted");
+  });
+});
