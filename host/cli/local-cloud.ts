@@ -29,8 +29,7 @@ export async function startLocalCloud(dir: string, deviceId: string): Promise<Lo
   const blobServer = issueServer(ca, [BLOB_HOST]);
   const service = issueClient(ca, "local-hub");
   const caPem = readFileSync(ca.cert);
-  // Servers send their chain, as the real services do: the Moddable TLS stack checks the subjectAltName only
-  // while walking the received chain, so a leaf certificate alone fails there (modules/README).
+  // Servers send their chain, as the real services do (the device never fetches missing intermediates).
   const serverCert = Buffer.concat([readFileSync(server.cert), caPem]);
   const serverKey = readFileSync(server.key);
   const broker = await EmbeddedBroker.start({ ca: caPem, cert: serverCert, key: serverKey, serviceIdentities: ["local-hub"] });
