@@ -1,10 +1,9 @@
 import { request as httpsRequest, type RequestOptions } from "node:https";
-import { isIP } from "node:net";
-import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { HttpsClient, HttpsRequest, HttpsResponse } from "../../src/ports/https";
 import { redactUrl, redactUrlsIn } from "../../src/net/url-redaction";
 import { DEFAULT_MAX_RESPONSE_HEAD_BYTES, ResponseHeadLimit, responseHeadTooLarge } from "../../src/net/response-head";
+import { deviceTlsOptions } from "./node-tls";
 
 /** Why a host HTTPS request failed (network, TLS, timeout, over-size); the message says which, never with a URL's query. */
 export class HttpsRequestError extends Error {
@@ -64,8 +63,8 @@ export function requestHeaders(request: { readonly host: string; readonly port: 
 
 /**
  * node:https options shared by both HTTPS adapters: a fresh connection (no agent) to the route or the host, the
- * certificate checked against the given roots and the logical host name (also when `route` sends the socket
- * elsewhere; SNI only for DNS names), an optional client certificate, TLS 1.2+, the response head bounded.
+ * device's TLS options (node-tls.ts: the roots, the logical host name also when `route` sends the socket
+ * elsewhere, SNI only for DNS names, an optional client certificate, TLS 1.2+), the response head bounded.
  */
 export function tlsRequestOptions(
   request: Pick<HttpsRequest, "host" | "port" | "route" | "path" | "ca" | "client">,
@@ -77,15 +76,10 @@ export function tlsRequestOptions(
     maxHeaderSize: maxHeadBytes,
     host: request.route?.address ?? request.host,
     port: request.route?.port ?? request.port,
-    ...(isIP(request.host) ? {} : { servername: request.host }),
-    checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(request.host, cert),
+    ...deviceTlsOptions({ serverName: request.host, ca: request.ca, certificate: request.client?.certificate, key: request.client?.key }),
     method,
     path: request.path,
     headers,
-    ca: request.ca.map((c) => Buffer.from(c)),
-    ...(request.client ? { cert: Buffer.from(request.client.certificate), key: Buffer.from(request.client.key) } : {}),
-    rejectUnauthorized: true,
-    minVersion: "TLSv1.2",
     agent: false,
   };
 }

@@ -1,6 +1,7 @@
-import { connect as netConnect, isIP, type Socket } from "node:net";
-import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type TLSSocket } from "node:tls";
+import { connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { StreamSocket, StreamSocketHandlers, StreamSocketOptions, StreamSocketPort } from "../../src/ports/stream-socket";
+import { deviceTlsOptions } from "./node-tls";
 
 export interface NodeStreamSocketOptions {
   /** After close(), wait this long for the peer to finish the TLS/TCP shutdown before destroying (default 2 s). */
@@ -8,12 +9,15 @@ export interface NodeStreamSocketOptions {
 }
 
 /**
- * StreamSocketPort over node:tls (node:net without `tls`, for tests). The server certificate is checked against the
- * given roots (PEM) and `tls.serverName` — also when `host` is an address — with rejectUnauthorized on; SNI is sent
- * when the name is a DNS name. Nagle is off. Node buffers writes; `close()` flushes what is queued (DISCONNECT)
- * and ends the connection. `onClose` comes once, with the first error's message as the reason (TLS verification
- * failures included, e.g. "self-signed certificate in certificate chain" or "Hostname/IP does not match
- * certificate's altnames: ...").
+ * StreamSocketPort over node:tls (node:net without `tls`, for tests): the device's MQTT transport on the host, as
+ * modules/tls-socket is on the device. The TLS options come from node-tls.ts: the given roots (PEM) and
+ * `tls.serverName` — also when `host` is an address —, SNI for DNS names, the client certificate, TLS 1.2+.
+ * Nagle is off. Node buffers writes without a bound of its own; what the MQTT client writes is bounded by its flow
+ * (at most the outbox window of telemetry unacknowledged, request/response for the twin), so the buffer is too.
+ * `close()` flushes what is queued (the DISCONNECT) and ends the connection; `onClose` follows once the peer has
+ * closed as well, or after `lingerMs`. `onClose` comes once, with the first error's message as the reason (TLS
+ * verification failures included, e.g. "self-signed certificate in certificate chain" or "Hostname/IP does not
+ * match certificate's altnames: ...").
  */
 export class NodeStreamSocketPort implements StreamSocketPort {
   private readonly lingerMs: number;
@@ -42,19 +46,7 @@ class NodeStreamSocket implements StreamSocket {
   ) {
     const { tls } = options;
     if (tls) {
-      const name = tls.serverName;
-      this.socket = tlsConnect({
-        host: options.host,
-        port: options.port,
-        // SNI must be a DNS name (RFC 6066); the identity check below always uses the name.
-        ...(isIP(name) ? {} : { servername: name }),
-        checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert),
-        ca: tls.ca.map((c) => Buffer.from(c)),
-        ...(tls.certificate ? { cert: Buffer.from(tls.certificate) } : {}),
-        ...(tls.key ? { key: Buffer.from(tls.key) } : {}),
-        rejectUnauthorized: true,
-        minVersion: "TLSv1.2",
-      });
+      this.socket = tlsConnect({ host: options.host, port: options.port, ...deviceTlsOptions(tls) });
       this.socket.once("secureConnect", () => this.opened());
     } else {
       this.socket = netConnect({ host: options.host, port: options.port });
