@@ -142,6 +142,8 @@ class Connection implements MqttSession {
   private appClosed = false;
   /** Set once onClose has been called: nothing more is delivered. */
   private closeReported = false;
+  /** disconnect(): called when this socket reports that it has closed. */
+  private transportClosed: { readonly socket: StreamSocket; readonly finish: () => void } | undefined;
   private closeReason: string | undefined;
   private readonly keepAliveMs: number;
 
@@ -197,6 +199,7 @@ class Connection implements MqttSession {
             this.onData(bytes);
           },
           onClose: (reason) => {
+            if (this.transportClosed?.socket === socket) this.transportClosed.finish();
             if (this.socket !== socket) return;
             this.shutdown(this.state === "connecting" ? reason || "connection closed before CONNACK" : reason || "connection closed");
           },
@@ -275,6 +278,27 @@ class Connection implements MqttSession {
       }
     }
     this.shutdown("closed by the application");
+  }
+
+  disconnect(timeoutMs: number): Promise<void> {
+    const socket = this.socket;
+    if (this.state === "closed" || !socket) {
+      this.close();
+      return Promise.resolve();
+    }
+    const { clock } = this.settings;
+    return new Promise<void>((resolve) => {
+      let timer: TimerId | undefined;
+      const finish = (): void => {
+        if (this.transportClosed?.socket !== socket) return;
+        this.transportClosed = undefined;
+        if (timer !== undefined) clock.clearTimeout(timer);
+        resolve();
+      };
+      this.transportClosed = { socket, finish };
+      timer = clock.setTimeout(finish, Math.max(0, timeoutMs));
+      this.close();
+    });
   }
 
   // ---- incoming ----

@@ -1,6 +1,7 @@
 /**
- * MQTT 3.1.1 client port. The core owns reconnection, retransmission and persistence;
- * adapters only move packets (MQTT.js on the host, the ECMA-419 client on the device).
+ * MQTT 3.1.1 client port. The core owns reconnection, retransmission and persistence; the connector only moves
+ * packets. One implementation everywhere: src/mqtt over the stream-socket port (node:tls on the host, the SDK's
+ * TLS socket on the device).
  */
 
 /**
@@ -48,8 +49,15 @@ export interface MqttSession {
   publish(topic: string, payload: Uint8Array, qos: QoS): Promise<void>;
   /** Resolves with the granted QoS per topic (128 = refused) on SUBACK. */
   subscribe(subscriptions: readonly MqttSubscription[]): Promise<number[]>;
-  /** Closes the connection; `onClose` follows. Idempotent. */
+  /** Closes the connection (with DISCONNECT when it is open); `onClose` follows. Idempotent. */
   close(): void;
+  /**
+   * The orderly goodbye: closes as `close()` does (DISCONNECT, then the transport is closed) and resolves once the
+   * transport has finished — what was queued, the DISCONNECT included, is out and the connection closed — or after
+   * `timeoutMs`, whichever comes first. Resolves at once when the session is already closed; never rejects.
+   * Optional: for a session without it (a test double), the goodbye is `close()`.
+   */
+  disconnect?(timeoutMs: number): Promise<void>;
 }
 
 /** Why a connection attempt failed; `returnCode` is the CONNACK code when the broker refused. */

@@ -38,6 +38,8 @@ export class FakeStreamSocket implements StreamSocket {
   throwOnWrite: Error | undefined;
   /** When false, writes are neither kept nor decoded (switch only between packets). */
   recording = true;
+  /** When true, close() does not report onClose: the transport is still flushing until the test calls drop(). */
+  holdClose = false;
   private readonly reader = new MqttPacketReader({ direction: "from-client", maxPacketBytes: 16 * 1024 * 1024 });
   private ended = false;
 
@@ -66,6 +68,7 @@ export class FakeStreamSocket implements StreamSocket {
     this.closeCalls++;
     if (this.closed) return;
     this.closed = true;
+    if (this.holdClose) return;
     // As a real adapter: onClose follows, from the event loop, never from inside close().
     void Promise.resolve().then(() => this.end("closed"));
   }

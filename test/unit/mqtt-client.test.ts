@@ -490,6 +490,46 @@ describe("StreamMqttConnector: closing", () => {
     assert.equal(t.clock.timerCount, 0, "no timers left");
   });
 
+  it("disconnect() sends DISCONNECT, closes the socket and resolves once the socket has closed; onClose once", async () => {
+    const t = await open();
+    t.socket.holdClose = true; // the transport is still flushing
+    const pub = settle(t.session.publish("t", new Uint8Array(0), 1));
+    const done = settle(t.session.disconnect!(5000));
+    assert.equal(t.socket.lastPacket?.type, "disconnect");
+    assert.ok(t.socket.closed);
+    await t.clock.advance(1000);
+    assert.equal(done.done, false, "waits for the transport");
+    assert.deepEqual(t.closes, ["closed by the application"], "the session itself is closed at once");
+    assert.match((pub.error as Error).message, /closed by the application/);
+    t.socket.drop("closed");
+    await flush();
+    assert.ok(done.done && done.error === undefined);
+    assert.deepEqual(t.closes, ["closed by the application"]);
+    assert.equal(t.clock.timerCount, 0, "no timers left");
+  });
+
+  it("disconnect() resolves after its timeout when the transport never reports the close", async () => {
+    const t = await open();
+    t.socket.holdClose = true;
+    const done = settle(t.session.disconnect!(2000));
+    await t.clock.advance(1999);
+    assert.equal(done.done, false);
+    await t.clock.advance(1);
+    assert.ok(done.done && done.error === undefined);
+    assert.equal(t.socket.sent("disconnect").length, 1);
+  });
+
+  it("disconnect() on a closed session resolves at once and sends nothing", async () => {
+    const t = await open();
+    t.socket.drop("reset");
+    await flush();
+    const done = settle(t.session.disconnect!(2000));
+    await flush();
+    assert.ok(done.done);
+    assert.equal(t.socket.sent("disconnect").length, 0);
+    assert.equal(t.clock.timerCount, 0);
+  });
+
   it("delivers nothing after close(), even a message that arrived just before", async () => {
     const t = await open();
     t.socket.publish("late", "x", 1, 4);
