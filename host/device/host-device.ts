@@ -6,7 +6,8 @@ import type { PatternTarget } from "../../src/device/led-patterns";
 import { createFirmware, type Firmware, type FirmwareConfig } from "../../src/device/firmware";
 import { WifiCredentialStore } from "../../src/wifi/wifi-credentials";
 import { ConfigStore, EMPTY_CONFIG } from "../../src/storage/config-store";
-import { MqttJsConnector } from "../adapters/mqttjs-connector";
+import { StreamMqttConnector } from "../../src/mqtt/mqtt-client";
+import { NodeStreamSocketPort } from "../adapters/node-stream-socket";
 import { NodeClock, NodeRandom } from "../adapters/node-platform";
 import { NodeHttpsClient } from "../adapters/node-https";
 import { NodeDatagramPort } from "../adapters/node-udp";
@@ -89,7 +90,8 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
       systemTime: { set: () => undefined }, // the host's TLS uses the OS clock, which is not ours to set
       random: new NodeRandom(),
       logger: options.logger,
-      mqtt: new MqttJsConnector(),
+      // The device's own MQTT client, over node:tls here as over the SDK's TLS socket on the device.
+      mqtt: new StreamMqttConnector({ sockets: new NodeStreamSocketPort(), clock, logger: scoped(options.logger, "mqtt") }),
       https: new NodeHttpsClient(),
       datagrams: new NodeDatagramPort(),
       wifi: radio,

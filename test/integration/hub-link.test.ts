@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import type { CloudMessage } from "../../src/azure/cloud-messages";
 import type { DesiredUpdate } from "../../src/azure/twin";
 import type { LocalHub } from "../../host/hub/local-hub";
@@ -7,7 +8,6 @@ import { TcpProxy } from "./support/tcp-proxy";
 import { sendThroughOutages } from "./support/outage-run";
 import { sleep, waitFor } from "./support/processes";
 import { TestPki, testDevice, type TestDevice } from "./support/fixture";
-import { tlsAuthenticationSuite } from "./support/tls-auth-suite";
 
 const DEVICE = "box-it-1";
 
@@ -138,11 +138,55 @@ describe("IoT Hub link against mosquitto (TLS, client certificates, per-device A
   });
 });
 
-tlsAuthenticationSuite("TLS authentication against mosquitto", (pki, id, port, v) =>
-  testDevice(pki, id, port, {
-    ...(v.ca ? { ca: v.ca } : {}),
-    ...(v.cert && v.key ? { cert: v.cert, key: v.key } : {}),
-    // The other name is allowed for this run, but not in the server certificate.
-    ...(v.hubHost ? { defaultHub: v.hubHost, extraEgress: [{ host: v.hubHost, port: 8883, transport: "tcp", purpose: "test" }] } : {}),
-  }),
-);
+/** The TLS authentication cases against mosquitto (require_certificate), for the host device: the firmware's own MQTT client over node:tls. */
+describe("TLS authentication against mosquitto", function () {
+  this.timeout(30_000);
+  let pki: TestPki;
+  let other: TestPki;
+  let broker: Mosquitto;
+
+  before(async () => {
+    pki = new TestPki();
+    other = new TestPki();
+    broker = await Mosquitto.start({ dir: pki.dir, caFile: pki.ca.cert, certFile: pki.server.cert, keyFile: pki.server.key, services: [] });
+  });
+  after(async () => broker?.stop());
+
+  /** What one case changes: the trusted roots, the certificate and key, or a hub name the server certificate does not name. */
+  async function attempt(id: string, variant: { ca?: Buffer[]; cert?: Buffer; key?: Buffer; hubHost?: string } = {}): Promise<string> {
+    const d = testDevice(pki, id, broker.port, {
+      ...(variant.ca ? { ca: variant.ca } : {}),
+      ...(variant.cert && variant.key ? { cert: variant.cert, key: variant.key } : {}),
+      // The other name is allowed for this run, but not in the server certificate.
+      ...(variant.hubHost ? { defaultHub: variant.hubHost, extraEgress: [{ host: variant.hubHost, port: 8883, transport: "tcp", purpose: "test" }] } : {}),
+    });
+    d.start();
+    try {
+      await waitFor(() => d.hub.status.lastError !== undefined || d.hub.status.state === "connected", "a connection outcome");
+      const outcome = d.hub.status.state === "connected" ? "connected" : d.hub.status.lastError!;
+      process.stdout.write(`      outcome: ${outcome}\n`);
+      return outcome;
+    } finally {
+      d.stop();
+    }
+  }
+
+  it("connects with the right CA, host name and device certificate", async () => {
+    assert.equal(await attempt("tls-ok"), "connected");
+  });
+
+  it("rejects a server certificate from another CA", async () => {
+    assert.match(await attempt("tls-a", { ca: [other.caPem] }), /self[- ]signed|unable to (get|verify)|certificate/i);
+  });
+
+  it("rejects a server certificate for another host name", async () => {
+    assert.match(await attempt("tls-b", { hubHost: "other-hub.azure-devices.net" }), /altnames|does not match|hostname/i);
+  });
+
+  it("is refused by the broker with a device certificate from another CA", async () => {
+    const cred = other.device("tls-c");
+    const error = await attempt("tls-c", { cert: readFileSync(cred.cert), key: readFileSync(cred.key) });
+    assert.notEqual(error, "connected");
+    assert.match(error, /certificate|alert|closed|ECONNRESET|socket/i);
+  });
+});

@@ -8,7 +8,9 @@ import { HubClient } from "../../src/azure/hub-client";
 import type { OutboxEvent, OutboxRecord } from "../../src/azure/telemetry-outbox";
 import { OutboxLog, type OutboxLogEvent } from "../../src/storage/outbox-log";
 import { FileRecordStorage } from "../../host/adapters/file-record-storage";
-import { MqttJsConnector } from "../../host/adapters/mqttjs-connector";
+import { NodeStreamSocketPort } from "../../host/adapters/node-stream-socket";
+import { StreamMqttConnector } from "../../src/mqtt/mqtt-client";
+import { scoped } from "../../src/ports/logger";
 import { NodeClock, NodeRandom } from "../../host/adapters/node-platform";
 import type { LocalHub } from "../../host/hub/local-hub";
 import { FaultProxy, FaultUdpProxy } from "./support/fault-proxy";
@@ -85,7 +87,7 @@ describe("Persistent outbox (OutboxLog on files) against mosquitto", function ()
         window: 8,
         ...(extra.capacity ? { outboxCapacity: extra.capacity } : {}),
       },
-      { connector: new MqttJsConnector(3000), clock, random: new NodeRandom(), logger, outboxStore: log },
+      { connector: new StreamMqttConnector({ sockets: new NodeStreamSocketPort(), clock, logger: scoped(logger, "mqtt"), connectTimeoutMs: 3000 }), clock, random: new NodeRandom(), logger, outboxStore: log },
     );
     const d: Device = {
       hub: client,

@@ -80,7 +80,7 @@ export interface TestDevice extends HostDevice {
   waitConnected(timeoutMs?: number): Promise<void>;
 }
 
-/** A simulated KIS.BOX (real core, real MQTT.js/TLS adapter) pointed at 127.0.0.1:port. */
+/** A simulated KIS.BOX (real core, the firmware's own MQTT client over node:tls) pointed at 127.0.0.1:port. */
 export function testDevice(pki: TestPki, deviceId: string, port: number, overrides: Partial<HostDeviceOptions> = {}): TestDevice {
   const cred = pki.device(deviceId);
   const leds = new Map<number, LedColor>();

@@ -1,6 +1,7 @@
 /**
  * The device side of the "kill at random points" test, run as a child Node process so the test can
- * SIGKILL it: a real HubClient over MQTT.js/TLS whose outbox is an OutboxLog on files.
+ * SIGKILL it: a real HubClient over the firmware's own MQTT client (src/mqtt on node:tls) whose outbox is an
+ * OutboxLog on files.
  *
  *   node build/test/integration/support/outbox-child.js '<json ChildConfig>'
  *
@@ -15,7 +16,8 @@ import { HubClient } from "../../../src/azure/hub-client";
 import { silentLogger } from "../../../src/ports/logger";
 import { OutboxLog } from "../../../src/storage/outbox-log";
 import { FileRecordStorage } from "../../../host/adapters/file-record-storage";
-import { MqttJsConnector } from "../../../host/adapters/mqttjs-connector";
+import { NodeStreamSocketPort } from "../../../host/adapters/node-stream-socket";
+import { StreamMqttConnector } from "../../../src/mqtt/mqtt-client";
 import { NodeClock, NodeRandom } from "../../../host/adapters/node-platform";
 
 export interface ChildConfig {
@@ -51,7 +53,7 @@ const hub = new HubClient(
     twinTimeoutMs: 3000,
     window: 8,
   },
-  { connector: new MqttJsConnector(3000), clock, random: new NodeRandom(), logger: silentLogger, outboxStore: log },
+  { connector: new StreamMqttConnector({ sockets: new NodeStreamSocketPort(), clock, connectTimeoutMs: 3000 }), clock, random: new NodeRandom(), logger: silentLogger, outboxStore: log },
 );
 hub.outbox.onEvent((e) => {
   if (e.type === "delivered") out(`ACK ${e.record.id}`);
