@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run test:long`: the long variants, each printing its figures —
-//   the soak (1000 events, 20 broker restarts, link resets and stalls): events sent / received / duplicates / lost,
-//   the outbox kill test with 100 SIGKILLs of the device process,
+//   the soak (1000 events, 20 broker restarts, link resets and stalls) and the outbox kill test with 100 SIGKILLs of
+//   the device process: `events sent N / received M / duplicates D / lost L`, counted from what the hub recorded when
+//   the run ended (also on a timeout), then `lost 0` asserted; every device runs the firmware's own MQTT client,
 //   100 000 fuzz inputs per network parser: inputs / accepted / rejected / crashes.
 import { execFileSync } from "node:child_process";
 import path from "node:path";

@@ -71,6 +71,14 @@ function withoutMeta(properties: JsonObject): JsonObject {
   return out;
 }
 
+/** A usable `$version`: a non-negative safe integer (a huge or fractional one is refused, not adopted). */
+function isVersion(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** At most this many GETs in one sync (a second one after a version that went back or a jump seen meanwhile). */
+const MAX_GETS_PER_SYNC = 3;
+
 /** 429 and 5xx are the hub's "try again later"; other failures will not get better by resending. */
 function retryable(status: number): boolean {
   return status === 429 || status >= 500;
@@ -78,7 +86,15 @@ function retryable(status: number): boolean {
 
 /**
  * Device twin: full GET with `$rid` correlation, coalesced reported-property PATCHes that survive
- * disconnects, and desired properties applied strictly by `$version`.
+ * disconnects, and desired properties applied strictly by `$version`:
+ *
+ * - a patch of the next version (applied + 1) is applied; a patch of a version already applied is ignored;
+ * - a patch that jumps ahead (more than one version) is not applied at all, neither its content nor its
+ *   version: it triggers a full GET, and the device adopts what the GET returns. So a forged or corrupt huge
+ *   `$version` cannot make the device ignore the genuine versions that follow;
+ * - a full GET (after every (re)connect, and after a jump) is the hub's word: a newer document is applied; one
+ *   older than the version applied is fetched once more (it may have been taken before a patch already
+ *   applied), and if the hub still says so, adopted (content and version).
  */
 export class Twin {
   private readonly tracker: RequestTracker<TwinResponse>;
@@ -89,6 +105,8 @@ export class Twin {
   private waiters: Waiter[] = [];
   private patchInFlight = false;
   private syncing: Promise<void> | undefined;
+  /** A jump patch asked for a GET while a sync was already under way: GET again after it. */
+  private resyncWanted = false;
 
   constructor(private readonly options: TwinOptions) {
     this.tracker = new RequestTracker<TwinResponse>(options.clock, "twin request");
@@ -139,14 +157,40 @@ export class Twin {
   sync(): Promise<void> {
     this.syncing ??= this.doSync().finally(() => {
       this.syncing = undefined;
+      if (this.resyncWanted && this.publish) this.resync(); // a jump seen after the last GET of that sync
     });
     return this.syncing;
   }
 
+  /** A full GET for a jump patch: started now, or once more after the sync under way. */
+  private resync(): void {
+    this.resyncWanted = true;
+    if (this.syncing) return;
+    this.sync().catch((error: unknown) => this.options.logger.warn("twin resync failed", { error: errorMessage(error) }));
+  }
+
   private async doSync(): Promise<void> {
-    const doc = await this.get();
-    const version = doc.desired["$version"];
-    if (typeof version === "number") this.applyDesired(withoutMeta(doc.desired), version, true);
+    let wentBack = false;
+    for (let gets = 1; ; gets++) {
+      this.resyncWanted = false;
+      const doc = await this.get();
+      const version = doc.desired["$version"];
+      let again = false;
+      if (!isVersion(version)) {
+        this.options.logger.warn("twin GET without a usable desired $version; desired properties not applied", { version: String(version) });
+      } else if (version > this.appliedVersion) {
+        this.adopt(withoutMeta(doc.desired), version);
+      } else if (version < this.appliedVersion) {
+        if (wentBack) {
+          this.options.logger.warn("the hub's desired $version is below the one applied: adopting the hub's", { version, applied: this.appliedVersion });
+          this.adopt(withoutMeta(doc.desired), version);
+        } else {
+          wentBack = true;
+          again = true; // perhaps taken before a patch we applied since: ask once more
+        }
+      }
+      if (!(again || this.resyncWanted) || gets >= MAX_GETS_PER_SYNC) break;
+    }
     this.flushReported();
   }
 
@@ -230,27 +274,33 @@ export class Twin {
       this.options.logger.warn("ignored desired-properties patch that is not an object");
       return;
     }
-    const version = topicVersion ?? (typeof body["$version"] === "number" ? body["$version"] : undefined);
+    const version = topicVersion ?? body["$version"];
     if (version === undefined) {
       this.options.logger.warn("ignored desired-properties patch without $version");
       return;
     }
-    const previous = this.appliedVersion;
-    if (!this.applyDesired(withoutMeta(body), version, false)) return;
-    // A gap means a patch was missed (sent while we were reconnecting): fetch the whole document.
-    if (previous > 0 && version > previous + 1 && this.publish) {
-      this.sync().catch((error: unknown) => this.options.logger.warn("twin resync failed", { error: errorMessage(error) }));
+    if (!isVersion(version)) {
+      this.options.logger.warn("ignored desired-properties patch with an unusable $version", { version: String(version) });
+      return;
     }
+    const applied = this.appliedVersion;
+    if (version <= applied) {
+      this.options.logger.debug("ignored stale desired properties", { version, applied });
+      return;
+    }
+    if (version === applied + 1) {
+      this.adopt(withoutMeta(body), version, false);
+      return;
+    }
+    // A jump: patches were missed (sent while we were reconnecting), or the version is not genuine. Neither the
+    // content nor the version is taken from the patch: the full document, and its version, come from a GET.
+    this.options.logger.warn("desired patch skips versions: fetching the full twin instead of applying it", { version, applied });
+    if (this.publish) this.resync();
   }
 
-  private applyDesired(properties: JsonObject, version: number, full: boolean): boolean {
-    if (version <= this.appliedVersion) {
-      this.options.logger.debug("ignored stale desired properties", { version, applied: this.appliedVersion });
-      return false;
-    }
+  private adopt(properties: JsonObject, version: number, full = true): void {
     this.appliedVersion = version;
     this.desiredListeners.emit({ properties, version, full });
-    return true;
   }
 
   private request(topicFor: (rid: string) => string, payload: Uint8Array): Promise<TwinResponse> {

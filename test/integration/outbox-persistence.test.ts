@@ -17,6 +17,7 @@ import { FaultProxy, FaultUdpProxy } from "./support/fault-proxy";
 import { MemoryLogger, TestPki } from "./support/fixture";
 import { Mosquitto } from "./support/mosquitto";
 import { sleep, tempDir, waitFor } from "./support/processes";
+import { awaitDelivery } from "./support/delivery-figures";
 import type { ChildConfig } from "./support/outbox-child";
 
 /** SIGKILLs in `npm test`; KISME_OUTBOX_KILLS=200 (say) for the long variant. */
@@ -105,15 +106,6 @@ describe("Persistent outbox (OutboxLog on files) against mosquitto", function ()
 
   const idsAtHub = (h: LocalHub, deviceId: string): string[] => h.telemetry.filter((t) => t.deviceId === deviceId && t.messageId).map((t) => t.messageId!);
 
-  function tally(label: string, sent: readonly string[], received: readonly string[]): { unique: number; duplicates: number; lost: number } {
-    const wanted = new Set(sent);
-    const mine = received.filter((id) => wanted.has(id));
-    const unique = new Set(mine).size;
-    const result = { unique, duplicates: mine.length - unique, lost: wanted.size - unique };
-    process.stdout.write(`      ${label}: events sent ${wanted.size} / received ${mine.length} / duplicates ${result.duplicates} / lost ${result.lost}\n`);
-    return result;
-  }
-
   it("delivers events recorded while the broker was down (and the device restarted) with their original ids and timestamps", async () => {
     const id = "outbox-offline";
     const h = await startHub(id);
@@ -137,8 +129,9 @@ describe("Persistent outbox (OutboxLog on files) against mosquitto", function ()
     second.hub.outbox.onEvent((e) => sent.push(e));
     second.hub.start();
     await broker.restart();
-    await waitFor(() => second.hub.outbox.depth === 0, "the reloaded events to be acknowledged", 20_000);
-    await waitFor(() => recorded.every((r) => idsAtHub(h, id).includes(r.id)), "all 20 at the hub", 10_000);
+    const figures = await awaitDelivery({ label: "offline", sent: recorded.map((r) => r.id), recorded: () => idsAtHub(h, id), timeoutMs: 30_000 });
+    assert.equal(figures.lost, 0);
+    await waitFor(() => second.hub.outbox.depth === 0, "the reloaded events to be acknowledged", 10_000);
     const delivered = sent.filter((e) => e.type === "delivered").map((e) => e.record);
     assert.deepEqual(
       delivered.map((r) => [r.id, r.createdAt, r.body, r.properties["test"]]),
@@ -151,7 +144,6 @@ describe("Persistent outbox (OutboxLog on files) against mosquitto", function ()
       const r = recorded.find((x) => x.id === t.messageId)!;
       assert.equal(t.system["$.ctime"], new Date(r.createdAt).toISOString(), "the hub sees when the event happened, not when it was sent");
     }
-    tally("offline", recorded.map((r) => r.id), idsAtHub(h, id));
     assert.equal(second.log.stats.records, 0);
   });
 
@@ -196,23 +188,28 @@ describe("Persistent outbox (OutboxLog on files) against mosquitto", function ()
     await drain.opened;
     opens.push(drain.open!);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      drain.drained,
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`the drain run did not finish\n${drain.output()}`)), 30_000))),
+    // A drain run that does not finish still ends in figures: the failure is reported after them.
+    const drainFailure = await Promise.race([
+      drain.drained.then(() => undefined),
+      new Promise<Error>((resolve) => (timer = setTimeout(() => resolve(new Error(`the drain run did not finish\n${drain.output()}`)), 30_000))),
     ]).finally(() => {
       clearTimeout(timer);
       if (drain.child.exitCode === null && drain.child.signalCode === null) drain.child.kill("SIGKILL");
     });
     await drain.exited;
     const ids = [...recorded.keys()];
-    await waitFor(() => ids.every((rid) => idsAtHub(h, id).includes(rid)), "every recorded event at the hub", 15_000).catch(() => undefined);
-    const result = tally(`${KILLS} kills (${offlineRuns} offline runs, ${injected} torn writes injected)`, ids, idsAtHub(h, id));
+    const result = await awaitDelivery({
+      label: `${KILLS} kills (${offlineRuns} offline runs, ${injected} torn writes injected)`,
+      sent: ids,
+      recorded: () => idsAtHub(h, id),
+      timeoutMs: drainFailure ? 1000 : 15_000,
+    });
+    assert.deepEqual(result.missing, [], "every event the child reported as stored reached the hub");
+    assert.equal(result.lost, 0);
+    if (drainFailure) throw drainFailure;
     assert.equal(opens.length, KILLS + 1, "the log opened every time");
     assert.ok(opens.reduce((n, o) => n + o.torn, 0) >= injected, "every injected torn write was detected");
     assert.ok(ids.length >= KILLS * 3, `events were recorded (${ids.length})`);
-    const missing = ids.filter((rid) => !idsAtHub(h, id).includes(rid));
-    assert.deepEqual(missing, [], "every event the child reported as stored reached the hub");
-    assert.equal(result.lost, 0);
     const final = new OutboxLog(new FileRecordStorage(dir));
     assert.equal(final.load().length, 0, "after draining, nothing is live");
     assert.deepEqual(readdirSync(dir), [], "and opening the drained log erases every segment");
@@ -239,10 +236,10 @@ describe("Persistent outbox (OutboxLog on files) against mosquitto", function ()
       assert.equal(second.hub.outbox.depth, 50);
       second.hub.start();
       proxy.refuse(false);
-      await waitFor(() => second.hub.outbox.depth === 0, "the 50 kept events to be delivered", 20_000);
-      const got = idsAtHub(h, id);
-      const r = tally("outbox full", all.slice(30), got);
+      const r = await awaitDelivery({ label: "outbox full", sent: all.slice(30), recorded: () => idsAtHub(h, id), timeoutMs: 20_000 });
       assert.equal(r.lost, 0);
+      await waitFor(() => second.hub.outbox.depth === 0, "the outbox to drain", 10_000);
+      const got = idsAtHub(h, id);
       assert.ok(all.slice(0, 30).every((d) => !got.includes(d)), "the dropped ones never left");
     } finally {
       await proxy.close();
@@ -276,12 +273,16 @@ describe("Persistent outbox (OutboxLog on files) against mosquitto", function ()
         if (i === 176) proxy.resume();
         await sleep(10);
       }
-      await waitFor(() => d.hub.outbox.depth === 0, "the outbox to drain", 30_000);
-      await waitFor(() => ids.every((x) => idsAtHub(h, id).includes(x)), "all 200 at the hub", 10_000).catch(() => undefined);
-      const r = tally("faulty link", ids, idsAtHub(h, id));
-      process.stdout.write(`      link: ${proxy.connections} connections, ${proxy.resets} resets\n`);
+      const r = await awaitDelivery({
+        label: "faulty link",
+        sent: ids,
+        recorded: () => idsAtHub(h, id),
+        timeoutMs: 40_000,
+        note: () => `; link: ${proxy.connections} connections, ${proxy.resets} resets`,
+      });
       assert.equal(r.lost, 0);
       assert.equal(r.unique, 200);
+      await waitFor(() => d.hub.outbox.depth === 0, "the outbox to drain", 10_000);
       assert.ok(proxy.connections >= 3, "the device reconnected after the resets");
       assert.equal(d.log.stats.records, 0, "every PUBACK reached the log");
     } finally {

@@ -95,28 +95,156 @@ describe("Twin", () => {
     assert.equal(t.twin.desiredVersion, 6);
   });
 
-  it("ignores a full document older than patches already applied", async () => {
+  it("a full document taken before a patch already applied: asked once more, the newer answer kept", async () => {
     const t = setup();
     t.attach();
-    t.desired(7, { a: 1 });
     const s = t.twin.sync();
     await flush();
-    t.reply(200, t.sent[0]!.rid, doc(6, { a: 0 }));
+    t.reply(200, t.sent[0]!.rid, doc(6, { a: 6 }));
+    await flush();
+    t.desired(7, { a: 7 });
+    const again = t.twin.sync();
+    await flush();
+    t.reply(200, t.sent[1]!.rid, doc(6, { a: 6 })); // a snapshot from before the patch
+    await flush();
+    assert.equal(t.sent.length, 3, "a second GET instead of going back");
+    assert.match(t.sent[2]!.topic, /twin\/GET/);
+    t.reply(200, t.sent[2]!.rid, doc(7, { a: 7 }));
     await s;
-    assert.deepEqual(t.updates.map((u) => u.version), [7]);
+    await again;
+    assert.deepEqual(
+      t.updates.map((u) => [u.version, u.full]),
+      [
+        [6, true],
+        [7, false],
+      ],
+      "nothing went back",
+    );
+    assert.equal(t.twin.desiredVersion, 7);
   });
 
-  it("resyncs with a full GET when a patch version skips ahead", async () => {
+  it("a hub whose desired $version is below the applied one (twin recreated): adopted after a second GET says so too", async () => {
+    const t = setup();
+    t.attach();
+    const first = t.twin.sync();
+    await flush();
+    t.reply(200, t.sent[0]!.rid, doc(40, { a: 40 }));
+    await first;
+    const s = t.twin.sync();
+    await flush();
+    t.reply(200, t.sent[1]!.rid, doc(2, { a: 2 }));
+    await flush();
+    t.reply(200, t.sent[2]!.rid, doc(2, { a: 2 }));
+    await s;
+    assert.equal(t.sent.length, 3);
+    assert.deepEqual(t.updates[1], { properties: { a: 2 }, version: 2, full: true });
+    assert.equal(t.twin.desiredVersion, 2);
+    t.desired(3, { a: 3 });
+    assert.deepEqual(t.updates[2], { properties: { a: 3 }, version: 3, full: false }, "the next genuine patch applies");
+  });
+
+  it("a patch that skips versions is not applied: a full GET, whose document and version are adopted", async () => {
     const t = setup();
     t.attach();
     t.desired(1, { a: 1 });
     t.desired(3, { c: 3 });
     await flush();
+    assert.deepEqual(
+      t.updates.map((u) => u.version),
+      [1],
+      "version 3 is not applied from the patch",
+    );
+    assert.equal(t.twin.desiredVersion, 1);
     assert.equal(t.sent.length, 1, "a GET was sent after the gap");
     assert.match(t.sent[0]!.topic, /twin\/GET/);
     t.reply(200, t.sent[0]!.rid, doc(4, { a: 1, b: 2, c: 3 }));
     await flush();
-    assert.deepEqual(t.updates[2], { properties: { a: 1, b: 2, c: 3 }, version: 4, full: true });
+    assert.deepEqual(t.updates[1], { properties: { a: 1, b: 2, c: 3 }, version: 4, full: true });
+    assert.equal(t.sent.length, 1, "one GET");
+  });
+
+  it("a forged huge $version cannot freeze the settings: GET, the real version adopted, the next genuine patch applies", async () => {
+    const t = setup();
+    t.attach();
+    const s = t.twin.sync();
+    await flush();
+    t.reply(200, t.sent[0]!.rid, doc(5, { brightness: 80 }));
+    await s;
+    t.desired(2_000_000_000, { brightness: 1 });
+    await flush();
+    assert.equal(t.twin.desiredVersion, 5, "the forged version is not adopted");
+    assert.equal(t.updates.length, 1, "nor its content");
+    assert.equal(t.sent.length, 2);
+    assert.match(t.sent[1]!.topic, /twin\/GET/);
+    t.reply(200, t.sent[1]!.rid, doc(6, { brightness: 70 })); // the hub's real state: one genuine patch was missed
+    await flush();
+    assert.deepEqual(t.updates[1], { properties: { brightness: 70 }, version: 6, full: true });
+    assert.equal(t.twin.desiredVersion, 6, "the GET response's version adopted");
+    t.desired(7, { brightness: 60 });
+    assert.deepEqual(t.updates[2], { properties: { brightness: 60 }, version: 7, full: false }, "real + 1 applies directly");
+    t.desired(8, { brightness: 50 });
+    assert.deepEqual(
+      t.updates.map((u) => u.version),
+      [5, 6, 7, 8],
+    );
+    assert.equal(t.sent.length, 2, "no further GET");
+  });
+
+  it("a forged version while the GET shows nothing new: the same version stays, nothing is applied", async () => {
+    const t = setup();
+    t.attach();
+    const s = t.twin.sync();
+    await flush();
+    t.reply(200, t.sent[0]!.rid, doc(5, { brightness: 80 }));
+    await s;
+    t.desired(999_999, { brightness: 1 });
+    await flush();
+    t.reply(200, t.sent[1]!.rid, doc(5, { brightness: 80 }));
+    await flush();
+    assert.equal(t.twin.desiredVersion, 5);
+    assert.equal(t.updates.length, 1);
+    t.desired(6, { brightness: 60 });
+    assert.equal(t.twin.desiredVersion, 6);
+  });
+
+  it("a jump before the first GET has answered: no version taken from it, one more GET after the one under way", async () => {
+    const t = setup();
+    t.attach();
+    const s = t.twin.sync();
+    await flush();
+    t.desired(9, { a: 9 }); // arrives while the GET is in flight (its snapshot may be older)
+    await flush();
+    assert.equal(t.sent.length, 1, "no second GET while one is under way");
+    t.reply(200, t.sent[0]!.rid, doc(8, { a: 8 }));
+    await flush();
+    assert.equal(t.sent.length, 2, "GET again for the jump seen meanwhile");
+    t.reply(200, t.sent[1]!.rid, doc(9, { a: 9 }));
+    await s;
+    assert.deepEqual(
+      t.updates.map((u) => [u.version, u.full]),
+      [
+        [8, true],
+        [9, true],
+      ],
+    );
+  });
+
+  it("refuses versions that are no safe integer, in patches and in a GET", async () => {
+    const t = setup();
+    t.attach();
+    t.twin.handleMessage(`$iothub/twin/PATCH/properties/desired/?$version=${"9".repeat(400)}`, utf8('{"a":1}'));
+    t.twin.handleMessage("$iothub/twin/PATCH/properties/desired/", utf8('{"a":2,"$version":1e400}'));
+    t.twin.handleMessage("$iothub/twin/PATCH/properties/desired/", utf8('{"a":3,"$version":1.5}'));
+    await flush();
+    assert.equal(t.sent.length, 0, "not even a GET");
+    const s = t.twin.sync();
+    await flush();
+    t.reply(200, t.sent[0]!.rid, '{"desired":{"a":4,"$version":1e400},"reported":{}}');
+    await s;
+    assert.equal(t.updates.length, 0);
+    assert.equal(t.twin.desiredVersion, 0);
+    t.desired(1, { a: 5 });
+    assert.equal(t.twin.desiredVersion, 1);
   });
 
   it("ignores malformed desired patches without throwing", () => {
@@ -132,8 +260,8 @@ describe("Twin", () => {
   it("takes $version from the body when the topic has none", () => {
     const t = setup();
     t.attach();
-    t.twin.handleMessage("$iothub/twin/PATCH/properties/desired/", utf8('{"x":1,"$version":3}'));
-    assert.deepEqual(t.updates, [{ properties: { x: 1 }, version: 3, full: false }]);
+    t.twin.handleMessage("$iothub/twin/PATCH/properties/desired/", utf8('{"x":1,"$version":1}'));
+    assert.deepEqual(t.updates, [{ properties: { x: 1 }, version: 1, full: false }]);
   });
 
   it("reports properties and resolves with the new reported $version on 204", async () => {
