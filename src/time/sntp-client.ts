@@ -6,6 +6,7 @@ import { Backoff, type BackoffOptions } from "../core/backoff";
 import { Listeners, errorMessage } from "../core/listeners";
 import { SntpReplyError, decodeReply, encodeRequest, type SntpRequest, type SntpTime } from "./sntp-packet";
 import type { SyncedClock } from "./synced-clock";
+import { isoTime, type TimeSanity } from "./time-sanity";
 
 /** The NTP servers of the integration guide (section 2.1): one is chosen at random. */
 export const EUROPE_POOL: readonly string[] = ["0.europe.pool.ntp.org", "1.europe.pool.ntp.org", "2.europe.pool.ntp.org", "3.europe.pool.ntp.org"];
@@ -20,6 +21,12 @@ export interface SntpClientOptions {
   readonly logger: ScopedLogger;
   /** Where `start()` applies each result. */
   readonly syncedClock?: SyncedClock;
+  /**
+   * The rules a time must pass before `start()` applies it (the floor; a step of more than a day from the valid
+   * clock, or from the floor before the first synchronisation, confirmed by a second server). None: every time
+   * is applied (tests, tools). `syncOnce()` never applies them.
+   */
+  readonly sanity?: TimeSanity;
   /** Default EUROPE_POOL. */
   readonly servers?: readonly string[];
   /** Default 123. */
@@ -47,6 +54,11 @@ export interface SntpSample extends SntpTime {
 }
 
 export type SntpFailureKind = "timeout" | "send" | "reply" | "kiss" | "held";
+
+/** The server's time at the monotonic moment `atMonotonic`: its time at arrival plus the monotonic time run since. */
+export function sampleTimeAt(sample: SntpSample, atMonotonic: number): number {
+  return sample.t4 + sample.offsetMs + (atMonotonic - sample.arrivalMonotonic);
+}
 
 /** Why one server did not give us the time. */
 export class SntpServerError extends Error {
@@ -99,7 +111,8 @@ interface Hold {
 /**
  * SNTPv4 client (RFC 4330). `syncOnce` asks the servers one at a time, starting at a random one and
  * failing over on any failure; `start` keeps the clock set: sync, apply, resync later; after a failed
- * round retry with backoff, forever.
+ * round retry with backoff, forever. With `sanity`, `start` applies only a time the rules accept (see
+ * TimeSanity); a refused time fails the round like an unreachable pool.
  */
 export class SntpClient {
   private readonly servers: readonly string[];
@@ -159,9 +172,20 @@ export class SntpClient {
   async syncOnce(): Promise<SntpSample> {
     const n = this.servers.length;
     const first = Math.min(n - 1, Math.floor(this.options.random.next() * n));
+    const order: string[] = [];
+    for (let i = 0; i < n; i++) order.push(this.servers[(first + i) % n]!);
     const failures: SntpServerError[] = [];
-    for (let i = 0; i < n; i++) {
-      const server = this.servers[(first + i) % n]!;
+    const sample = await this.firstAnswer(order, failures);
+    if (sample) return sample;
+    throw new SntpSyncError(failures);
+  }
+
+  /**
+   * Asks `servers` one at a time until one answers (and `independent`, when given, accepts the answer); every
+   * failure is added to `failures`. Undefined when none did.
+   */
+  private async firstAnswer(servers: readonly string[], failures: SntpServerError[], independent?: (sample: SntpSample) => boolean): Promise<SntpSample | undefined> {
+    for (const server of servers) {
       const hold = this.holds.get(server);
       const now = this.options.clock.monotonic();
       if (hold && hold.until > now) {
@@ -171,6 +195,10 @@ export class SntpClient {
       try {
         const sample = await this.query(server);
         this.holds.delete(server);
+        if (independent && !independent(sample)) {
+          this.options.logger.info("NTP server answered from the same address as the first: not a second server", { server, from: `${sample.from.address}:${sample.from.port}` });
+          continue;
+        }
         return sample;
       } catch (error) {
         const failure = error instanceof SntpServerError ? error : new SntpServerError(server, "send", errorMessage(error), undefined, error);
@@ -179,7 +207,48 @@ export class SntpClient {
         if (failure.kind === "kiss") this.holdAfterKiss(server, failure.detail ?? "");
       }
     }
-    throw new SntpSyncError(failures);
+    return undefined;
+  }
+
+  /**
+   * One synchronisation with the sanity rules: `syncOnce()`, then the floor, and for a step of more than a day a
+   * second server (another name, answering from another address) that must agree. Rejects with TimeRefusedError
+   * for a refused time; resolves with the sample to apply (the confirming one after a confirmed step).
+   */
+  private async syncChecked(): Promise<SntpSample> {
+    const sample = await this.syncOnce();
+    const sanity = this.options.sanity;
+    if (!sanity) return sample;
+    const { clock, logger } = this.options;
+    const target = this.options.syncedClock;
+    const current = (): number | undefined => (target?.valid ? target.now() : undefined);
+    const offered = sampleTimeAt(sample, clock.monotonic());
+    const verdict = sanity.judge(offered, current());
+    if (verdict.kind === "accept") return sample;
+    if (verdict.kind === "refuse") throw sanity.refuse({ reason: verdict.reason, offeredMs: offered, server: sample.server });
+    logger.info("time step needs a second server", {
+      server: sample.server,
+      offered: isoTime(offered),
+      stepS: Math.round(verdict.stepMs / 1000),
+      from: verdict.reference,
+    });
+    const n = this.servers.length;
+    const start = this.servers.indexOf(sample.server);
+    const others: string[] = [];
+    for (let i = 1; i < n; i++) {
+      const server = this.servers[(start + i) % n]!;
+      if (server !== sample.server) others.push(server);
+    }
+    const sameSource = (s: SntpSample): boolean => s.from.address === sample.from.address && s.from.port === sample.from.port;
+    const second = await this.firstAnswer(others, [], (s) => !sameSource(s));
+    const at = clock.monotonic();
+    const a = sampleTimeAt(sample, at);
+    if (!second) throw sanity.refuse({ reason: "unconfirmed", offeredMs: a, server: sample.server });
+    const b = sampleTimeAt(second, at);
+    if (!sanity.agree(a, b)) throw sanity.refuse({ reason: "disagree", offeredMs: a, server: sample.server, otherServer: second.server, otherMs: b });
+    if (sanity.judge(b, current()).kind === "refuse") throw sanity.refuse({ reason: "below-floor", offeredMs: b, server: second.server });
+    logger.info("time step confirmed by a second server", { server: sample.server, confirmedBy: second.server, differenceMs: Math.round(b - a) });
+    return second;
   }
 
   /** Keeps the time: synchronise now, then every resyncIntervalMs; after a failed round, retry with backoff. */
@@ -199,7 +268,7 @@ export class SntpClient {
   private round(generation: number): void {
     this.state = "syncing";
     this.nextSyncInMs = undefined;
-    this.syncOnce().then(
+    this.syncChecked().then(
       (sample) => {
         if (generation !== this.generation) return;
         this.lastSample = sample;
@@ -238,8 +307,7 @@ export class SntpClient {
   private apply(sample: SntpSample): void {
     const target = this.options.syncedClock;
     if (!target) return;
-    const elapsed = this.options.clock.monotonic() - sample.arrivalMonotonic;
-    target.set(sample.t4 + sample.offsetMs + elapsed);
+    target.set(sampleTimeAt(sample, this.options.clock.monotonic()));
   }
 
   private holdAfterKiss(server: string, code: string): void {

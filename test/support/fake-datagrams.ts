@@ -115,6 +115,12 @@ export class FakeDatagrams implements DatagramPort {
     return this;
   }
 
+  /** Makes replies from `host` come from `address` (e.g. two pool names behind one server). */
+  setAddress(host: string, address: string): this {
+    this.addresses.set(host, address);
+    return this;
+  }
+
   /** The (made-up) address replies from `host` come from. */
   addressOf(host: string): string {
     let address = this.addresses.get(host);
