@@ -34,6 +34,12 @@ export class RebootingDevice {
     this.device?.stop();
   }
 
+  /** The orderly end: no more restarts; the running firmware says goodbye to the hub and stops (Firmware.shutdown). */
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    await this.device?.shutdown();
+  }
+
   private power(restarted: boolean): void {
     const device = this.build(() => this.restart());
     this.device = device;

@@ -18,6 +18,7 @@ import { LineLogger } from "../adapters/node-platform";
 import { FileStore } from "../adapters/file-store";
 import { createHostDevice, type HostDevice } from "../device/host-device";
 import { BLOB_HOST } from "../hub/local-blob-store";
+import type { BrokerSessionEvent } from "../hub/embedded-broker";
 import { devReleaseKey } from "../update/dev-release-key";
 import { startLocalCloud, type LocalCloud } from "./local-cloud";
 import { LocalRelease } from "./local-release";
@@ -122,7 +123,8 @@ async function main(): Promise<void> {
     cert = readFileSync(values.cert);
     key = readFileSync(values.key);
   } else {
-    cloud = await startLocalCloud(".dev/pki", deviceIdFlag ?? (profile.name === "box" ? "kisbox-sim-1" : "kislight-sim-1"));
+    const localDeviceId = deviceIdFlag ?? (profile.name === "box" ? "kisbox-sim-1" : "kislight-sim-1");
+    cloud = await startLocalCloud(".dev/pki", localDeviceId);
     ca = [cloud.caPem];
     cert = readFileSync(cloud.device.cert);
     key = readFileSync(cloud.device.key);
@@ -130,6 +132,11 @@ async function main(): Promise<void> {
     if (!values.bootstrap) routes.set(BOOTSTRAP_HOST, BOOTSTRAP_PORT, "tcp", { address: "127.0.0.1", port: cloud.bootstrap.port });
     routes.set(BLOB_HOST, 443, "tcp", { address: "127.0.0.1", port: cloud.blobs.port });
     cloud.hub.onTelemetry((t) => ui.hubReceived(t.body, t.messageId));
+    // What the broker saw of the device's sessions: a clean end is a DISCONNECT, anything else a lost connection.
+    cloud.broker.onSession((e) => {
+      if (e.clientId !== localDeviceId) return;
+      say(e.state === "connected" ? `  hub: ${e.clientId} connected` : e.clean ? `  hub: ${e.clientId} disconnected (DISCONNECT)` : `  hub: ${e.clientId} connection lost (no DISCONNECT)`);
+    });
   }
 
   const stateDir = resolve(values["state-dir"] ?? `.dev/device-${profile.name}`);
@@ -189,11 +196,17 @@ async function main(): Promise<void> {
   }
   device.start();
 
+  // q, SIGINT and SIGTERM end the run in order: the firmware says goodbye to the hub (DISCONNECT after the PUBACKs
+  // in flight, each within a bound), and the local broker is given a moment to record the end, before anything stops.
   let stopping = false;
   const shutdown = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    device.stop();
+    const sessions = cloud?.broker.sessions ?? [];
+    const last = (): BrokerSessionEvent | undefined => sessions.filter((e) => e.clientId === device.current.deviceId).pop();
+    const wasConnected = last()?.state === "connected";
+    await device.shutdown();
+    if (wasConnected) await until(() => last()?.state === "disconnected", 1000);
     ui.close();
     await cloud?.close();
     process.exit(0);
@@ -201,6 +214,12 @@ async function main(): Promise<void> {
   ui.onQuit(() => void shutdown());
   process.on("SIGINT", () => void shutdown());
   process.on("SIGTERM", () => void shutdown());
+}
+
+/** Resolves once `done()` holds or after `timeoutMs`. */
+async function until(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 main().catch((error: unknown) => {

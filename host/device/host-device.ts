@@ -120,5 +120,9 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
       firmware.stop();
       clock.clearAll();
     },
+    shutdown: async () => {
+      await firmware.shutdown();
+      clock.clearAll();
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { Aedes, type Client } from "aedes";
+import { Listeners } from "../../src/core/listeners";
 
 /**
  * An MQTT broker in the host process, for `npm start` with nothing installed: TLS with required
@@ -28,14 +29,36 @@ function deviceMayUse(identity: string, topic: string): boolean {
   return topic.startsWith(`devices/${identity}/`) || topic.startsWith("$iothub/");
 }
 
+/**
+ * A client's MQTT session began (CONNECT accepted) or ended. `clean`: the client ended it with DISCONNECT
+ * (MQTT 3.1.1 §3.14); otherwise the connection was lost or closed without one (a will would be published).
+ */
+export type BrokerSessionEvent = { readonly clientId: string; readonly state: "connected" } | { readonly clientId: string; readonly state: "disconnected"; readonly clean: boolean };
+
 export class EmbeddedBroker {
   /** TLS connections accepted so far. */
   connections = 0;
+  /** Every session start and end, in order. */
+  readonly sessions: BrokerSessionEvent[] = [];
+  private readonly sessionListeners = new Listeners<BrokerSessionEvent>();
 
   private constructor(
     private readonly broker: Aedes,
     private readonly server: Server,
-  ) {}
+  ) {
+    broker.on("client", (client) => this.record({ clientId: client.id, state: "connected" }));
+    // aedes sets `_disconnected` only when the session ended with a valid DISCONNECT packet (it then skips the will).
+    broker.on("clientDisconnect", (client) => this.record({ clientId: client.id, state: "disconnected", clean: (client as Client & { _disconnected?: boolean })._disconnected === true }));
+  }
+
+  onSession(listener: (event: BrokerSessionEvent) => void): () => void {
+    return this.sessionListeners.add(listener);
+  }
+
+  private record(event: BrokerSessionEvent): void {
+    this.sessions.push(event);
+    this.sessionListeners.emit(event);
+  }
 
   static async start(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
     const services = new Set(options.serviceIdentities);

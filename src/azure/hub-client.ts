@@ -147,6 +147,47 @@ export class HubClient {
   }
 
   /**
+   * The orderly goodbye, before a restart or the end of the process: no new telemetry is sent; the PUBACKs of what
+   * is in flight are awaited for up to `ackTimeoutMs`; then DISCONNECT, and the link is stopped, waiting up to
+   * `closeTimeoutMs` until the transport has flushed and closed. Resolves then (never rejects); what was not
+   * acknowledged stays in the outbox for the next session. `start()` connects again.
+   */
+  async goodbye(options: { readonly ackTimeoutMs?: number; readonly closeTimeoutMs?: number } = {}): Promise<void> {
+    const { clock } = this.deps;
+    this.outbox.hold();
+    const session = this.session;
+    if (session && this.outbox.inFlightCount > 0) {
+      const inFlight = this.outbox.inFlightCount;
+      await new Promise<void>((resolve) => {
+        let finished = false;
+        const finish = (): void => {
+          if (finished) return;
+          finished = true;
+          offEvent();
+          offStatus();
+          clock.clearTimeout(timer);
+          resolve();
+        };
+        const check = (): void => {
+          if (this.outbox.inFlightCount === 0 || this.session !== session) finish();
+        };
+        const offEvent = this.outbox.onEvent(check);
+        const offStatus = this.onStatus(check);
+        const timer = clock.setTimeout(finish, options.ackTimeoutMs ?? 2000);
+      });
+      this.log.info("goodbye: telemetry in flight", { inFlight, acknowledged: inFlight - this.outbox.inFlightCount });
+    }
+    const current = this.session;
+    // DISCONNECT first, then stop the supervisor: the session's close is then no loss to reconnect from.
+    let flushed = Promise.resolve();
+    if (current?.disconnect) flushed = current.disconnect(options.closeTimeoutMs ?? 1000);
+    else current?.close();
+    this.supervisor.stop();
+    await flushed;
+    this.log.info("goodbye: disconnected", { device: this.deviceId, connected: current !== undefined });
+  }
+
+  /**
    * Queues a telemetry message (JSON body) for at-least-once delivery. Throws, storing nothing,
    * when the body is not serialisable or a property is invalid.
    */

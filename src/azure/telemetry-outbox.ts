@@ -69,6 +69,8 @@ export class TelemetryOutbox {
   private readonly inFlight = new Set<number>();
   private readonly listeners: Listeners<OutboxEvent>;
   private send: Send | undefined;
+  /** hold(): nothing new is sent until the next attach. */
+  private held = false;
   private generation = 0;
   private nextSeq: number;
   private droppedTotal = 0;
@@ -121,7 +123,16 @@ export class TelemetryOutbox {
     this.generation++;
     this.inFlight.clear();
     this.send = send;
+    this.held = false;
     this.pump();
+  }
+
+  /**
+   * Sends nothing new until the next attach (the orderly goodbye): what is in flight may still be acknowledged;
+   * everything else stays queued, and stored, for the next session.
+   */
+  hold(): void {
+    this.held = true;
   }
 
   /** The session is gone: whatever was in flight will be sent again on the next attach. */
@@ -151,7 +162,7 @@ export class TelemetryOutbox {
 
   private pump(): void {
     const send = this.send;
-    if (!send) return;
+    if (!send || this.held) return;
     for (const record of this.queue) {
       if (this.inFlight.size >= this.options.window) break;
       if (this.inFlight.has(record.seq)) continue;

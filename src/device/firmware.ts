@@ -127,7 +127,14 @@ export interface Firmware {
   readonly safeMode: SafeMode;
   readonly watchdog: LoopWatchdog | undefined;
   start(): void;
+  /** Stops everything at once (the link closes with DISCONNECT, nothing is awaited). */
   stop(): void;
+  /**
+   * The orderly stop, e.g. when the host simulation quits: the boot sequence stops reacting, the hub link says
+   * goodbye (HubClient.goodbye: nothing new sent, the PUBACKs in flight awaited, DISCONNECT, the transport flushed,
+   * each within a bound), then everything stops as with stop(). Never rejects.
+   */
+  shutdown(): Promise<void>;
 }
 
 /**
@@ -264,12 +271,24 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     }, seconds * 1000);
     return { seconds };
   });
+  // Every restart the firmware itself decides on says goodbye to the hub first (DISCONNECT, in-flight PUBACKs
+  // awaited within a bound): the broker sees a clean end, not a dropped connection.
+  let restarting = false;
+  const restartOrderly = (reason: string): void => {
+    const restart = platform.restart;
+    if (!restart || restarting) return;
+    restarting = true;
+    log("device").info("restarting: saying goodbye to the hub first", { reason });
+    void hub.goodbye().then(
+      () => restart(),
+      () => restart(),
+    );
+  };
   commands.register("reboot", (args) => {
     if (!platform.restart) throw new Error("this platform cannot restart");
     const delayMs = typeof args.delayMs === "number" ? args.delayMs : 1000;
     log("device").warn("reboot requested by the cloud", { delayMs });
-    const restart = platform.restart;
-    clock.setTimeout(() => restart(), delayMs); // answer first
+    clock.setTimeout(() => restartOrderly("reboot command"), delayMs); // answer first
     return { rebootInMs: delayMs };
   });
   commands.register("getLog", (args) => ({ lines: ringLog!.tailText(typeof args.lines === "number" ? args.lines : 20) }));
@@ -395,7 +414,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
       reporter: hub.twin,
       publicKey: config.releaseKey,
       ca: config.credentials.ca,
-      restart: platform.restart,
+      restart: () => restartOrderly("firmware update"),
       ...config.ota,
     });
     ota.boot();
@@ -409,8 +428,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     diagnostics.changed();
     if (!s.active && safe && platform.restart) {
       log("safe-mode").info("left safe mode: restarting into normal operation");
-      const restart = platform.restart;
-      clock.setTimeout(() => restart(), 1000);
+      clock.setTimeout(() => restartOrderly("left safe mode"), 1000);
     }
   });
 
@@ -421,6 +439,19 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     const bootBeat = watchdog.register("boot", config.watchdog?.bootProgressMs ?? 15 * 60_000, () => boot.status.phase === "online");
     boot.onStatus(() => bootBeat.beat());
   }
+
+  const stop = (): void => {
+    watchdog?.stop();
+    safeMode.dispose();
+    boot.stop();
+    hub.stop();
+    sntp.stop();
+    wifi.stop();
+    for (const g of gestures) g.dispose();
+    ota?.dispose();
+    feedback?.dispose();
+  };
+  let shuttingDown: Promise<void> | undefined;
 
   let announced = false;
   const announce = (): void => {
@@ -455,16 +486,14 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
       watchdog?.start();
       boot.start();
     },
-    stop: () => {
-      watchdog?.stop();
-      safeMode.dispose();
-      boot.stop();
-      hub.stop();
-      sntp.stop();
-      wifi.stop();
-      for (const g of gestures) g.dispose();
-      ota?.dispose();
-      feedback?.dispose();
+    stop,
+    shutdown: () => {
+      shuttingDown ??= (async () => {
+        boot.stop(); // the hub going away is no reason to reconnect now
+        await hub.goodbye();
+        stop();
+      })();
+      return shuttingDown;
     },
   };
 }

@@ -58,6 +58,15 @@ export class FakeSession implements MqttSession {
     this.drop("closed by client");
   }
 
+  /** Set by disconnect() (the orderly goodbye). */
+  disconnected = false;
+
+  disconnect(_timeoutMs: number): Promise<void> {
+    if (!this.closed) this.disconnected = true;
+    this.drop("disconnected by client");
+    return Promise.resolve();
+  }
+
   /** The broker side ends the connection. */
   drop(reason = "connection reset"): void {
     if (this.closed) return;

@@ -36,7 +36,7 @@ class FakeButton implements ButtonInput {
 }
 
 /** The whole firmware assembly on fakes of the hardware and the network, under a manual clock (runs in XS too). */
-function setup(activeLow: boolean, prepare?: (store: MemoryStore) => void, logger: Logger = silentLogger) {
+function setup(activeLow: boolean, prepare?: (store: MemoryStore) => void, logger: Logger = silentLogger, restart?: () => void) {
   const clock = new ManualClock();
   const store = new MemoryStore();
   // Stored the way older firmware did (its own "wifi" record): createFirmware imports it into "config".
@@ -59,6 +59,7 @@ function setup(activeLow: boolean, prepare?: (store: MemoryStore) => void, logge
       store,
       leds: { set: (i, spec) => leds.set(i, spec) },
       buttons,
+      ...(restart ? { restart } : {}),
     },
     {
       firmwareVersion: "0.1.0",
@@ -106,6 +107,45 @@ describe("createFirmware (the whole assembly on fakes)", () => {
     assert.equal(last[0]!["Button_pressed"]!.gesture, "long");
     t.firmware.stop();
     await flush();
+  });
+
+  it("reboot command: answers first, then says goodbye to the hub (DISCONNECT) before it restarts", async () => {
+    const restarts: { disconnected: boolean; sessionClosed: boolean }[] = [];
+    let t: ReturnType<typeof setup> | undefined;
+    t = setup(true, undefined, silentLogger, () => restarts.push({ disconnected: t!.connector.last.disconnected, sessionClosed: t!.connector.last.closed }));
+    t.firmware.start();
+    await t.clock.advance(200);
+    assert.equal(t.firmware.boot.status.phase, "online");
+    const session = t.connector.last;
+    session.deliver("$iothub/methods/POST/reboot/?$rid=7", JSON.stringify({ delayMs: 500 }));
+    await flush();
+    const answers = session.on("$iothub/methods/res/");
+    assert.equal(answers.length, 1);
+    assert.match(answers[0]!.topic, /^\$iothub\/methods\/res\/200\/\?\$rid=7$/);
+    assert.deepEqual(JSON.parse(answers[0]!.text), { rebootInMs: 500 });
+    await t.clock.advance(499);
+    assert.deepEqual(restarts, [], "not before delayMs");
+    assert.equal(session.disconnected, false);
+    await t.clock.advance(1);
+    assert.deepEqual(restarts, [{ disconnected: true, sessionClosed: true }], "DISCONNECT sent before the restart");
+    assert.equal(t.firmware.hub.status.state, "stopped");
+    await t.clock.advance(60_000);
+    assert.equal(t.connector.sessions.length, 1, "no reconnect while restarting");
+    assert.equal(restarts.length, 1);
+    t.firmware.stop();
+  });
+
+  it("shutdown(): the boot sequence stops reacting, the hub gets DISCONNECT, then everything stops", async () => {
+    const t = setup(true);
+    t.firmware.start();
+    await t.clock.advance(200);
+    const session = t.connector.last;
+    await t.firmware.shutdown();
+    assert.equal(session.disconnected, true);
+    assert.equal(t.firmware.hub.status.state, "stopped");
+    assert.equal(t.firmware.boot.status.phase, "online", "the boot sequence did not react to the goodbye");
+    await t.clock.advance(60_000);
+    assert.equal(t.connector.sessions.length, 1, "no reconnect");
   });
 
   it("imports the legacy Wi-Fi record into the one configuration record and deletes it", async () => {

@@ -7,6 +7,7 @@ import { silentLogger } from "../../src/ports/logger";
 import { utf8 } from "../../src/core/bytes";
 import { FakeConnector, type FakeSession } from "../support/fake-mqtt";
 import { ManualClock, SequenceRandom, flush } from "../support/manual-clock";
+import { settle } from "../support/outcome";
 
 const HUB = "iotrafi-prod-iot-hub.azure-devices.net";
 
@@ -219,6 +220,64 @@ describe("HubClient", () => {
     ready = true;
     await t.clock.advance(1000);
     assert.equal(t.connector.attempts.length, 1);
+  });
+
+  it("goodbye: sends nothing new, awaits the PUBACKs in flight, then DISCONNECT; the link stays stopped", async () => {
+    const t = setup(); // window 2
+    t.client.start();
+    await flush();
+    const s = t.connector.last;
+    for (const n of [1, 2, 3]) t.client.sendTelemetry({ n });
+    const pubs = s.on("devices/");
+    assert.equal(pubs.length, 2, "two in flight, one queued");
+    const done = settle(t.client.goodbye());
+    await flush();
+    pubs[0]!.ack();
+    await flush();
+    assert.equal(s.on("devices/").length, 2, "nothing new sent during the goodbye");
+    assert.equal(done.done, false, "waits for the second PUBACK");
+    assert.equal(s.disconnected, false);
+    pubs[1]!.ack();
+    await flush();
+    assert.ok(done.done);
+    assert.equal(s.disconnected, true, "DISCONNECT after the last PUBACK");
+    assert.equal(t.client.status.state, "stopped");
+    assert.equal(t.client.outbox.depth, 1, "the unsent event stays queued");
+    await t.clock.advance(60_000);
+    assert.equal(t.connector.sessions.length, 1, "no reconnect after the goodbye");
+  });
+
+  it("goodbye waits at most ackTimeoutMs for PUBACKs; what was not acknowledged is sent again after the next start", async () => {
+    const t = setup();
+    t.client.start();
+    await flush();
+    const s = t.connector.last;
+    const a = t.client.sendTelemetry({ n: 1 });
+    const done = settle(t.client.goodbye({ ackTimeoutMs: 3000 }));
+    await t.clock.advance(2999);
+    assert.equal(done.done, false);
+    await t.clock.advance(1);
+    assert.ok(done.done);
+    assert.equal(s.disconnected, true);
+    assert.equal(t.client.outbox.depth, 1);
+    t.client.start();
+    await flush();
+    const resent = t.connector.last.on("devices/");
+    assert.equal(resent.length, 1, "sent again on the next session");
+    assert.match(resent[0]!.topic, new RegExp(`\\$\\.mid=${a.id}&`));
+  });
+
+  it("goodbye while the link is down just stops it", async () => {
+    const t = setup();
+    t.connector.refuse = "Connection refused";
+    t.client.start();
+    await flush();
+    assert.equal(t.client.status.state, "waiting");
+    await t.client.goodbye();
+    assert.equal(t.client.status.state, "stopped");
+    t.connector.refuse = undefined;
+    await t.clock.advance(60_000);
+    assert.equal(t.connector.sessions.length, 0);
   });
 
   it("rejects a keep-alive above 1177 s at construction", () => {

@@ -93,6 +93,21 @@ describe("TelemetryOutbox", () => {
     assert.equal(t.outbox.depth, 0);
   });
 
+  it("hold(): sends nothing new, in-flight PUBACKs still count, everything else waits for the next attach", async () => {
+    const t = setup(2);
+    for (const n of ["1", "2", "3"]) t.outbox.enqueue(n);
+    t.attach();
+    t.outbox.hold();
+    t.outbox.enqueue("4");
+    t.flights()[0]!.ack();
+    await flush();
+    assert.deepEqual(t.flights().map((f) => f.record.body), ["1", "2"], "no new send while held");
+    assert.equal(t.outbox.inFlightCount, 1);
+    assert.equal(t.outbox.depth, 3);
+    t.attach();
+    assert.deepEqual(t.flights().map((f) => f.record.body), ["2", "3"], "the next session sends again, oldest first");
+  });
+
   it("drops the oldest when full and reports how many were dropped", () => {
     const t = setup(1, 3);
     for (let i = 1; i <= 5; i++) t.outbox.enqueue(`${i}`);

@@ -12,10 +12,11 @@ export interface StartCli {
 }
 
 /**
- * Runs `npm start` (build/host/cli/start.js) in `cwd` with `args`, lets `body` drive it, then quits with `q` and
- * expects exit code 0. The output is printed when anything fails; the process is killed in any case.
+ * Runs `npm start` (build/host/cli/start.js) in `cwd` with `args`, lets `body` drive it, then quits — with `q`, or
+ * with SIGTERM as a service manager would stop it — and expects exit code 0. The output is printed when anything
+ * fails; the process is killed in any case. Resolves with everything it printed.
  */
-export async function withStartCli(cwd: string, args: string[], body: (cli: StartCli) => Promise<void>): Promise<void> {
+export async function withStartCli(cwd: string, args: string[], body: (cli: StartCli) => Promise<void>, options: { readonly quit?: "q" | "SIGTERM" } = {}): Promise<string> {
   const child = spawn(process.execPath, [join(__dirname, "../../../host/cli/start.js"), ...args], { cwd, stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -29,9 +30,13 @@ export async function withStartCli(cwd: string, args: string[], body: (cli: Star
   };
   try {
     await body(cli);
-    cli.send("q");
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    // "close": the process has exited and its output is read to the end.
+    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+    if (options.quit === "SIGTERM") child.kill("SIGTERM");
+    else cli.send("q");
+    const code = await exited;
     assert.equal(code, 0);
+    return out;
   } catch (error) {
     process.stdout.write(`--- npm start output ---\n${out}\n`);
     throw error;
