@@ -9,6 +9,8 @@
 //   -t <target>  mcconfig make target, e.g. build, deploy, xsbug, clean (default: build and run as mcconfig does)
 //   -d / -i      debug / instrumented build instead of release (-m is always passed)
 //   name=value   manifest config overrides, e.g. simulatePressEverySeconds=5 logLevel=debug
+//   timeFloor    set to the start of the build's UTC day unless given: the firmware never sets its clock earlier
+//                (src/time/time-sanity.ts), so build on a machine whose clock is right
 //   --dev-credentials   embed the development credentials (device.der, device.key.der, dev-ca.der) from local/, or
 //                       from the folder KISME_DEV_CREDENTIALS names. Never without it, on any platform (see
 //                       scripts/lib/dev-credentials.mjs); --no-dev-credentials, the old opt-out, is the default now.
@@ -94,7 +96,10 @@ const credentials = resolveDevCredentials({ platform, devCredentials, env: proce
 if (credentials.error) fail(credentials.error);
 for (const line of credentials.messages) process.stdout.write(`build-device: ${line}\n`);
 const env = { ...process.env, ...credentials.env };
-const mcArgs = ["-m", "-p", platform, ...(target ? ["-t", target] : []), ...passThrough, manifest];
+// The clock floor compiled into the firmware: the build day (whole days, so an incremental build the same day
+// does not rebuild for it). A name=value argument of its own wins.
+const timeFloor = passThrough.some((a) => a.startsWith("timeFloor=")) ? [] : [`timeFloor=${new Date().toISOString().slice(0, 10)}T00:00:00Z`];
+const mcArgs = ["-m", "-p", platform, ...(target ? ["-t", target] : []), ...passThrough, manifest, ...timeFloor];
 if (dryRun) {
   process.stdout.write(`build-device: dry run: KISME_DEV_CREDENTIALS=${env.KISME_DEV_CREDENTIALS} mcconfig ${mcArgs.join(" ")} (in ${root})\n`);
   process.exit(0);
