@@ -1,6 +1,7 @@
 import type { Clock, TimerId } from "../ports/clock";
 import type { ScopedLogger } from "../ports/logger";
 import type { JsonObject } from "../azure/twin";
+import type { TimeSanityReport } from "../time/time-sanity";
 import { errorMessage } from "../core/listeners";
 
 /** The diagnostics reported property: status and metadata only, no credentials, no payloads. */
@@ -17,6 +18,8 @@ export interface Diagnostics {
   readonly bootPhase: string;
   readonly lastError: { readonly phase: string; readonly message: string; readonly at: string } | null;
   readonly safeMode?: { readonly active: boolean; readonly failedBoots: number; readonly reason: string | null };
+  /** The clock's floor, and the SNTP times refused since start (below the floor, or a step not confirmed). */
+  readonly time?: TimeSanityReport;
 }
 
 export interface DiagnosticsOptions {

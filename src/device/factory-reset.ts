@@ -20,7 +20,8 @@ import { errorMessage } from "../core/listeners";
  * Kept: the device identity, which shares the preference domain "kisme" on the device —
  * `deviceId`, `cert.len`, `cert.0`…, `key.len`, `key.0`… (modules/device-credentials) — so a reset device can
  * still authenticate to bootstrap and the hub. Also kept: the trusted roots (resources), the firmware and its
- * update state (the OTA partitions), and the telemetry outbox (RecordStorage, not a KeyValueStore key).
+ * update state (the OTA partitions), the telemetry outbox (RecordStorage, not a KeyValueStore key), and
+ * `time.floor`, the last trusted time (TimeSanity): a reset must not let the clock go back.
  */
 export const FACTORY_RESET_KEYS: readonly string[] = Object.freeze(["config", "wifi", "boot.assign", "settings", "boot.count", "safe.mode"]);
 
