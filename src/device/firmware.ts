@@ -17,6 +17,7 @@ import { EgressPolicy, INTEGRATION_GUIDE_EGRESS, type EgressRule } from "../net/
 import { GuardedDatagramPort, GuardedHttpsClient, GuardedMqttConnector, type RouteMap } from "../net/guarded-network";
 import { SntpClient, EUROPE_POOL } from "../time/sntp-client";
 import { SyncedClock } from "../time/synced-clock";
+import { SOURCE_TIME_FLOOR_MS, TimeSanity } from "../time/time-sanity";
 import { WifiManager } from "../wifi/wifi-manager";
 import { KisBox, type SetColorArgs } from "./kis-box";
 import { KisLight } from "./kis-light";
@@ -82,6 +83,8 @@ export interface FirmwareConfig {
   readonly ntpServers?: readonly string[];
   /** The platform clock is already right (a host run without NTP): time counts as valid from the start. */
   readonly trustPlatformClock?: boolean;
+  /** The clock floor compiled into the firmware (Unix ms, its build time): SNTP never sets the clock below it. Default SOURCE_TIME_FLOOR_MS. */
+  readonly timeFloor?: number;
   /** Local runs only: where the cloud's names are really reached. The egress check still sees the real names. */
   readonly routes?: RouteMap;
   /** Development runs only (e.g. your own Azure hub): extra allowed endpoints, logged at start. Never on a device. */
@@ -107,6 +110,8 @@ export interface Firmware {
   readonly policy: EgressPolicy;
   readonly wifi: WifiManager;
   readonly sntp: SntpClient;
+  /** The rules SNTP times must pass (floor, two servers for a big step), with the refusals counted. */
+  readonly timeSanity: TimeSanity;
   readonly bootstrap: BootstrapClient;
   readonly hub: HubClient;
   readonly profile: DeviceProfile;
@@ -183,12 +188,14 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     backoff: { initialMs: 1000, maxMs: 60_000 },
     joinTimeoutMs: config.wifiJoinTimeoutMs ?? 30_000,
   });
+  const timeSanity = new TimeSanity({ buildFloorMs: config.timeFloor ?? SOURCE_TIME_FLOOR_MS, store: platform.store, logger: log("time") });
   const sntp = new SntpClient({
     datagrams,
     clock,
     random: platform.random,
     logger: log("sntp"),
     syncedClock: clock,
+    sanity: timeSanity,
     servers: config.ntpServers ?? EUROPE_POOL,
     ...(config.sntpRequestTimeoutMs ? { requestTimeoutMs: config.sntpRequestTimeoutMs } : {}),
   });
@@ -378,11 +385,19 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
         eventsDropped: hub.outbox.dropped,
         bootPhase: b.phase,
         safeMode: { active: safeMode.active, failedBoots: safeMode.status.failedBoots, reason: safeMode.status.reason ?? null },
+        time: timeSanity.report(),
         lastError: b.lastError ? { phase: b.lastError.phase, message: b.lastError.message.slice(0, 200), at: new Date(b.lastError.at).toISOString() } : null,
       };
     },
   });
   hub.onStatus((s) => (s.state === "connected" ? diagnostics.connected() : diagnostics.changed()));
+  timeSanity.onRefusal(() => diagnostics.changed());
+  // Connected to the hub, its certificate accepted at this clock: a time worth keeping as the floor (at most daily).
+  const trustTime = (): void => {
+    if (hub.status.state === "connected" && clock.valid) timeSanity.trusted(clock.now());
+  };
+  hub.onStatus(trustTime);
+  sntp.onSync(trustTime);
   boot.onStatus(() => diagnostics.changed());
   hub.outbox.onEvent((e) => (e.type === "queued" || e.type === "delivered" || e.type === "dropped") && diagnostics.changed());
 
@@ -468,6 +483,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     policy,
     wifi,
     sntp,
+    timeSanity,
     bootstrap,
     hub,
     profile,
