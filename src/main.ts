@@ -74,6 +74,8 @@ interface DeviceConfig {
   readonly trustedRoots: readonly string[];
   readonly routes: readonly RouteEntry[];
   readonly ntpServers: readonly string[] | undefined;
+  /** config.timeFloor (ISO 8601, set by scripts/build-device.mjs to the build day): the clock is never set below it. */
+  readonly timeFloor: number | undefined;
   readonly wifi: WifiCredentials | undefined;
   readonly simulatePressEverySeconds: number;
   readonly factoryResetHoldMs: number;
@@ -193,6 +195,7 @@ function start(): void {
     credentials: credentials.tls,
     profile: settings.profile,
     ...(settings.ntpServers ? { ntpServers: settings.ntpServers } : {}),
+    ...(settings.timeFloor !== undefined ? { timeFloor: settings.timeFloor } : {}),
     ...(routes ? { routes } : {}),
     hub: { keepAliveSeconds: settings.keepAliveSeconds },
   };
@@ -213,6 +216,7 @@ function launch(platform: Platform, firmwareConfig: FirmwareConfig, settings: De
     credentials: credentials.source,
     roots: credentials.roots.join(","),
     ntp: settings.ntpServers?.join(","),
+    timeFloor: new Date(firmware.timeSanity.floorMs).toISOString(),
     outbox: platform.outboxStore ? "persistent" : "memory",
     watchdog: firmware.watchdog ? "on" : "off",
   });
@@ -575,11 +579,20 @@ function readConfig(c: Record<string, unknown>): DeviceConfig {
     trustedRoots: list("trustedRoots") ?? AZURE_ROOTS,
     routes: (list("routes") ?? []).map(parseRoute),
     ntpServers: list("ntpServers"),
+    timeFloor: timeFloor(text("timeFloor")),
     wifi: wifiSsid ? { ssid: wifiSsid, ...(wifiPassphrase ? { passphrase: wifiPassphrase } : {}) } : undefined,
     simulatePressEverySeconds: integer("simulatePressEverySeconds", 0, 0, 86_400),
     factoryResetHoldMs: integer("factoryResetHoldMs", 10_000, 1_000, 60_000),
     releaseKey: parseReleaseKey(text("releaseKey")),
   };
+}
+
+/** config.timeFloor: an ISO 8601 date-time (or date); empty: the firmware's own floor. */
+function timeFloor(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new RangeError(`config.timeFloor must be an ISO 8601 time, got ${value}`);
+  return ms;
 }
 
 /** config.releaseKey: base64 of the P-256 public key (DER SubjectPublicKeyInfo or the raw 65-byte point). */
