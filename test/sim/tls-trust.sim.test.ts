@@ -89,6 +89,12 @@ describe("KIS.BOX in the Moddable simulator: TLS trust against forged servers", 
     present(FORGED[0]!.name, FORGED[0]!.chain);
     const s = await rig.powerOn();
     await s.waitFor(/boot phase phase=online/, 60_000);
+    // The bootstrap service (still the forger) was refused on the way: the reason reaches the diagnostics.
+    await waitFor(
+      () => /bootstrap.*certificate refused: untrusted/.test(JSON.stringify((rig.cloud.hub.reported as { diagnostics?: { lastError?: unknown } }).diagnostics?.lastError ?? "")),
+      "diagnostics.lastError names the refused bootstrap certificate",
+      30_000,
+    );
     const secret = "SAS-SECRET-" + randomBytes(4).toString("hex");
     const order = async (version: string): Promise<void> => {
       const image = randomBytes(20_000);
