@@ -81,7 +81,7 @@ for (const profile of [
       const d = hub.reported["diagnostics"] as Record<string, unknown>;
       assert.equal(d["profile"], profile.name);
       assert.equal(d["firmware"], "0.1.0");
-      assert.deepEqual(Object.keys(d).sort(), ["bootPhase", "eventsDropped", "firmware", "freeHeap", "lastError", "outboxDepth", "profile", "resetReason", "safeMode", "uptimeS", "wifi"]);
+      assert.deepEqual(Object.keys(d).sort(), ["bootPhase", "eventsDropped", "firmware", "freeHeap", "lastError", "outboxDepth", "profile", "resetReason", "safeMode", "time", "uptimeS", "wifi"]);
     });
 
     if (profile.name === "box") {
