@@ -215,16 +215,16 @@ export class SntpClient {
    * second server (another name, answering from another address) that must agree. Rejects with TimeRefusedError
    * for a refused time; resolves with the sample to apply (the confirming one after a confirmed step).
    */
-  private async syncChecked(): Promise<SntpSample> {
+  private async syncChecked(): Promise<{ readonly sample: SntpSample; readonly confirmed: boolean }> {
     const sample = await this.syncOnce();
     const sanity = this.options.sanity;
-    if (!sanity) return sample;
+    if (!sanity) return { sample, confirmed: false };
     const { clock, logger } = this.options;
     const target = this.options.syncedClock;
-    const current = (): number | undefined => (target?.valid ? target.now() : undefined);
+    const current = (): number | undefined => sanity.referenceAt(clock.monotonic()) ?? (target?.valid ? target.now() : undefined);
     const offered = sampleTimeAt(sample, clock.monotonic());
     const verdict = sanity.judge(offered, current());
-    if (verdict.kind === "accept") return sample;
+    if (verdict.kind === "accept") return { sample, confirmed: false };
     if (verdict.kind === "refuse") throw sanity.refuse({ reason: verdict.reason, offeredMs: offered, server: sample.server });
     logger.info("time step needs a second server", {
       server: sample.server,
@@ -248,7 +248,7 @@ export class SntpClient {
     if (!sanity.agree(a, b)) throw sanity.refuse({ reason: "disagree", offeredMs: a, server: sample.server, otherServer: second.server, otherMs: b });
     if (sanity.judge(b, current()).kind === "refuse") throw sanity.refuse({ reason: "below-floor", offeredMs: b, server: second.server });
     logger.info("time step confirmed by a second server", { server: sample.server, confirmedBy: second.server, differenceMs: Math.round(b - a) });
-    return second;
+    return { sample: second, confirmed: true };
   }
 
   /** Keeps the time: synchronise now, then every resyncIntervalMs; after a failed round, retry with backoff. */
@@ -269,12 +269,12 @@ export class SntpClient {
     this.state = "syncing";
     this.nextSyncInMs = undefined;
     this.syncChecked().then(
-      (sample) => {
+      ({ sample, confirmed }) => {
         if (generation !== this.generation) return;
         this.lastSample = sample;
         this.lastError = undefined;
         this.backoff.reset();
-        this.apply(sample);
+        this.apply(sample, confirmed);
         this.options.logger.info("time synchronised", {
           server: sample.server,
           offsetMs: Math.round(sample.offsetMs),
@@ -304,10 +304,11 @@ export class SntpClient {
   }
 
   /** The server's time now: the time at arrival plus what the monotonic clock has run since. */
-  private apply(sample: SntpSample): void {
-    const target = this.options.syncedClock;
-    if (!target) return;
-    target.set(sampleTimeAt(sample, this.options.clock.monotonic()));
+  private apply(sample: SntpSample, confirmed: boolean): void {
+    const monotonic = this.options.clock.monotonic();
+    const epochMs = sampleTimeAt(sample, monotonic);
+    this.options.sanity?.applied(epochMs, monotonic, confirmed);
+    this.options.syncedClock?.set(epochMs);
   }
 
   private holdAfterKiss(server: string, code: string): void {

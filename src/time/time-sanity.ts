@@ -11,9 +11,13 @@ import { Listeners, errorMessage } from "../core/listeners";
  *     the firmware (its build time) and the last trusted time kept in storage (key `time.floor`).
  *  2. **Steps need two servers.** A time more than `maxStepMs` (a day) away from the reference needs a second,
  *     different server (another name, answering from another address) agreeing within `agreementMs` (5 s).
- *     The reference is the current clock once it is valid; before the first synchronisation after a boot it is
- *     the floor (the stored time is a lower bound, not a clock: the device may have been off for months, and
- *     then two servers must agree on how far ahead it is). Within a day of the reference one server is enough.
+ *     Within a day of the reference one server is enough. The reference is the anchor — the time applied by the
+ *     first synchronisation of this boot or by the last step two servers confirmed, run on by the monotonic
+ *     clock — so single-server corrections cannot add up: a server that shifts the time by 23 hours each hour
+ *     gets no further than one day from the anchor. Before the first synchronisation after a boot the reference
+ *     is the floor (the stored time is a lower bound, not a clock: the device may have been off for months, and
+ *     then two servers must agree on how far ahead it is); a clock valid from the start (a host trusting its
+ *     own) is its own reference until the first synchronisation.
  *  3. **The floor rises rarely, and only with authenticated time.** `trusted()` is called when the device has
  *     reached the hub over TLS (the hub's certificate was valid at the device's clock): the time is then stored
  *     when none is stored yet, and after that at most once per `persistEveryMs` (a day). A forged time that never
@@ -53,7 +57,7 @@ export interface TimeRefusal {
 export type TimeVerdict =
   | { readonly kind: "accept" }
   | { readonly kind: "refuse"; readonly reason: "below-floor" }
-  /** More than a step away from `reference` ("clock": the valid clock; "floor": no valid clock yet). */
+  /** More than a step away from the reference ("clock": the anchor or the valid clock; "floor": no valid clock yet). */
   | { readonly kind: "confirm"; readonly stepMs: number; readonly reference: "clock" | "floor" };
 
 /** The `time` member of the diagnostics reported property. */
@@ -102,6 +106,8 @@ export class TimeSanity {
   private refusedCount = 0;
   private last: TimeRefusal | undefined;
   private readonly refusalListeners: Listeners<TimeRefusal>;
+  /** The time last applied by a first or a confirmed synchronisation, and the monotonic time it was applied at. */
+  private anchor: { readonly epochMs: number; readonly monotonic: number } | undefined;
 
   constructor(private readonly options: TimeSanityOptions) {
     this.maxStepMs = options.maxStepMs ?? DAY_MS;
@@ -133,7 +139,24 @@ export class TimeSanity {
     return this.last;
   }
 
-  /** What to do with `offeredMs`, given the current clock (`currentMs`, undefined while the clock is not valid). */
+  /** The anchor run on to `monotonic`: the reference for steps; undefined before the first synchronisation. */
+  referenceAt(monotonic: number): number | undefined {
+    const anchor = this.anchor;
+    return anchor ? anchor.epochMs + (monotonic - anchor.monotonic) : undefined;
+  }
+
+  /**
+   * A time was applied at `monotonic`: the first of this boot, or one `confirmed` by two servers, becomes the
+   * anchor; a single-server correction within the step does not move it.
+   */
+  applied(epochMs: number, monotonic: number, confirmed: boolean): void {
+    if (confirmed || this.anchor === undefined) this.anchor = { epochMs, monotonic };
+  }
+
+  /**
+   * What to do with `offeredMs`, given the reference (`currentMs`: the anchor run on, else the valid clock;
+   * undefined while there is neither).
+   */
   judge(offeredMs: number, currentMs: number | undefined): TimeVerdict {
     if (!(offeredMs >= this.floorMs)) return { kind: "refuse", reason: "below-floor" }; // NaN too
     const reference = currentMs ?? this.floorMs;

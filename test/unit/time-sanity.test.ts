@@ -259,6 +259,45 @@ describe("time sanity (SNTP with a floor and the two-server rule)", () => {
       t.client.stop();
     });
 
+    it("single-server corrections do not add up: a server walking the clock back 23 h every hour is stopped after a day", async () => {
+      const t = setup({ buildFloorMs: NOW - 30 * DAY_MS, valid: true });
+      t.net.script(S0, { kind: "answer", offsetMs: 0 });
+      t.client.start();
+      await flush();
+      t.net.script(S0, { kind: "answer", offsetMs: -23 * HOUR });
+      await t.clock.advance(HOUR);
+      assert.equal(skew(t), -23 * HOUR, "a step of 23 h from one server is within the day");
+      t.net.script(S0, { kind: "answer", offsetMs: -46 * HOUR }); // another 23 h back from the clock as it is now
+      await t.clock.advance(HOUR + 3 * TIMEOUT);
+      assert.equal(t.refusals.length, 1);
+      assert.equal(t.refusals[0]!.reason, "unconfirmed", "46 h from the anchor (the first synchronisation) needs two servers");
+      assert.equal(skew(t), -23 * HOUR);
+      // A genuine server puts the clock back in one step: within a day of the anchor.
+      t.net.script(S0, { kind: "answer", offsetMs: 0 });
+      await t.clock.advance(t.client.status.nextSyncInMs!);
+      assert.equal(skew(t), 0);
+      t.client.stop();
+    });
+
+    it("a confirmed step moves the anchor: small corrections from one server around the new time", async () => {
+      const t = setup({ buildFloorMs: NOW - HOUR });
+      t.net.script(S0, { kind: "answer", offsetMs: 0 });
+      t.client.start();
+      await flush();
+      t.net.script(S0, { kind: "answer", offsetMs: 3 * DAY_MS });
+      t.net.script(S1, { kind: "answer", offsetMs: 3 * DAY_MS });
+      await t.clock.advance(HOUR);
+      assert.equal(skew(t), 3 * DAY_MS);
+      t.net.script(S0, { kind: "answer", offsetMs: 3 * DAY_MS - 2 * HOUR });
+      t.net.script(S1, { kind: "ignore" });
+      const asked = t.net.requests.length;
+      await t.clock.advance(HOUR);
+      assert.equal(t.net.requests.length, asked + 1, "one server");
+      assert.equal(skew(t), 3 * DAY_MS - 2 * HOUR);
+      assert.equal(t.sanity.refused, 0);
+      t.client.stop();
+    });
+
     it("a confirmed step back of two days above the floor is applied (the clock had been wrong)", async () => {
       const t = setup({ buildFloorMs: NOW - 10 * DAY_MS });
       t.net.script(S0, { kind: "answer", offsetMs: 0 });
