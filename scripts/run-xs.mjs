@@ -3,7 +3,9 @@
 // inside Moddable's XS engine (the xsnap-worker binary built by @agoric/xsnap), speaking the worker's
 // netstring protocol directly (the package's JS API would lock down this Node process with SES).
 //
-//   node scripts/run-xs.mjs [file-name-substring]
+//   node scripts/run-xs.mjs [file-name-substring] [--file test/path.ts ...]
+//
+// Exits non-zero when anything failed, and when no test file matched.
 //
 // Protocol (xsnap-worker.c): parent -> worker on fd 3, worker -> parent on fd 4, each message a
 // netstring `<len>:<bytes>,`. Commands: `e<js>` evaluate as a script, `R` ready, `q` quit (EOF on fd 3
@@ -176,7 +178,8 @@ export async function fixtureSource() {
   return fixtures;
 }
 
-function findTests(filter) {
+/** The portable unit tests (every *.test.ts under test/unit), repo-relative, sorted; those whose path contains `filter`. */
+export function findTests(filter) {
   const dir = path.join(root, "test/unit");
   return readdirSync(dir, { recursive: true })
     .map((name) => path.posix.join("test/unit", String(name).split(path.sep).join("/")))
@@ -184,47 +187,13 @@ function findTests(filter) {
     .sort();
 }
 
-/** The bundle's entry: install the BDD globals, register every test file lazily, run, stream events. */
+/** The bundle's entry: test/xs/xs-lane.ts (type-checked with the runner) gets the files to load lazily, in order. */
 function entrySource(files) {
   const loads = files.map((file) => `  { file: ${JSON.stringify(file)}, load: () => import(${JSON.stringify(`./${file}`)}) },`);
-  return `import { install, runFiles, idle, uncaught, unhandledRejection } from "./test/xs/bdd-runner";
-const encoder = new TextEncoder();
-const send = (event) => issueCommand(encoder.encode(JSON.stringify(event)).slice().buffer);
-let done = false;
-globalThis.__testFixture = (name) => {
-  const reply = new Uint8Array(issueCommand(encoder.encode(JSON.stringify({ type: "fixture", name })).slice().buffer));
-  const text = new TextDecoder().decode(reply);
-  if (text.startsWith("!")) throw new Error(text.slice(1));
-  return text;
-};
-globalThis.__xsLane = { poll: () => encoder.encode(done ? "done" : idle() ? "abandoned" : "waiting").slice().buffer };
-// A throwing setImmediate callback would end the worker: route it to the runner instead.
-const nativeSetImmediate = globalThis.setImmediate;
-globalThis.setImmediate = (callback, ...args) => nativeSetImmediate(() => {
-  try { callback(...args); } catch (error) { uncaught(error); }
-});
-// XS reports unhandled rejections through console.error (after each evaluate's job queue drains).
-Object.defineProperty(globalThis, "console", { configurable: true, writable: true, value: {
-  error(label, ...rest) {
-    if (label === "UnhandledPromiseRejectionWarning:") unhandledRejection(rest[0]);
-    else print(label, ...rest);
-  },
-} });
-// As on the device, where the XS linker freezes every preloaded built-in: assigning to a property that a frozen
-// prototype defines (the classic: \`this.name = "X"\` in an Error subclass) throws here too, not only on hardware.
-for (const key of Object.getOwnPropertyNames(globalThis)) {
-  const value = globalThis[key];
-  if (!/^[A-Z]/.test(key) || (typeof value !== "function" && (typeof value !== "object" || value === null))) continue;
-  Object.freeze(value);
-  if (typeof value === "function" && value.prototype) Object.freeze(value.prototype);
-}
-install(globalThis);
-runFiles([
+  return `import { main } from "./test/xs/xs-lane";
+main([
 ${loads.join("\n")}
-], send).then(
-  () => { done = true; },
-  (error) => { send({ type: "fatal", message: String(error && error.stack || error) }); done = true; },
-);
+]);
 `;
 }
 
@@ -274,19 +243,33 @@ function mapStack(stack, lines) {
   return stack
     .split("\n")
     .map((frame) => frame.replace(/\(#0:(\d+)\)/, (all, line) => (lines[line - 1] ? `(${lines[line - 1]})` : all)))
-    .filter((frame) => /^\s*at /.test(frame) && !/\(((test\/xs\/bdd-runner\.ts|xs-lane-entry\.js|#\d+):\d+)?\)$/.test(frame))
+    .filter((frame) => /^\s*at /.test(frame) && !/\(((test\/xs\/(bdd-runner|xs-lane)\.ts|xs-lane-entry\.js|#\d+):\d+)?\)$/.test(frame))
     .join("\n");
 }
 
-/** Runs the unit tests in XS. Resolves to { passed, failed, skipped, failures: [{ title, file, message, stack? }] }. */
-export async function runXs({ quiet = false, filter, timeoutMs = 120_000 } = {}) {
+/**
+ * Runs tests in XS: the portable unit tests (those whose path contains `filter`), or exactly `files` (repo-relative
+ * paths, e.g. the runner's own fixture suites). Resolves to
+ *   { passed, failed, skipped, failures: [{ title, file, message, stack? }], tests: [{ title, file, state }] }
+ * where passed/skipped count tests and failed counts failed tests plus every other failure (a hook, a file that
+ * does not load, an `.only`, an uncaught error or unhandled rejection, the worker); `tests` lists every test's
+ * result by full title, as mocha names them. Finding no test file is a failure. A test that has run for
+ * `testTimeoutMs`, or a run longer than `timeoutMs`, stops the worker and fails the test that was running.
+ */
+export async function runXs({ quiet = false, filter, files: only, timeoutMs = 300_000, testTimeoutMs = 60_000 } = {}) {
   const log = quiet ? () => {} : (line) => process.stdout.write(`${line}\n`);
-  const summary = { passed: 0, failed: 0, skipped: 0, failures: [] };
+  const summary = { passed: 0, failed: 0, skipped: 0, failures: [], tests: [] };
   const fail = (failure) => {
     summary.failed++;
     summary.failures.push(failure);
   };
-  const files = findTests(filter);
+  const files = only ? [...only] : findTests(filter);
+  const missing = files.filter((file) => !existsSync(path.join(root, file)));
+  if (files.length === 0 || missing.length > 0) {
+    const what = missing.length ? `no such test file: ${missing.join(", ")}` : `no test file matches ${JSON.stringify(filter ?? "")} under test/unit`;
+    fail({ title: "test files", file: "", message: what });
+    return finish();
+  }
   try {
     ensureWorker({ quiet });
   } catch (error) {
@@ -302,7 +285,9 @@ export async function runXs({ quiet = false, filter, timeoutMs = 120_000 } = {})
   }
 
   const fixture = await fixtureSource();
-  let current; // the test that has begun but not reported, for crash reports
+  let current; // the test that has begun but not reported, for crash and time-out reports
+  let stopped; // why the host stopped the worker
+  let testTimer;
   const decoder = new TextDecoder();
   const worker = startWorker({
     parserBufferKiB: Math.max(8192, Math.ceil((code.length * 2) / 1024)),
@@ -317,9 +302,18 @@ export async function runXs({ quiet = false, filter, timeoutMs = 120_000 } = {})
           return `!${error?.message ?? error}`;
         }
       }
-      if (event.type === "begin") current = event;
-      else if (event.type === "result") {
-        current = undefined;
+      if (event.type === "begin") {
+        current = event;
+        clearTimeout(testTimer);
+        testTimer = setTimeout(() => stop(`timed out after ${testTimeoutMs} ms (the test never gave control back)`), testTimeoutMs);
+      } else if (event.type === "result") {
+        if (event.kind === "test") {
+          if (current?.title === event.title) {
+            current = undefined;
+            clearTimeout(testTimer);
+          }
+          summary.tests.push({ title: event.title, file: event.file, state: event.state });
+        }
         if (event.state === "passed") summary.passed++;
         else if (event.state === "skipped") summary.skipped++;
         else {
@@ -327,17 +321,19 @@ export async function runXs({ quiet = false, filter, timeoutMs = 120_000 } = {})
           fail({ title: event.title, file: event.file, message, stack: stack && mapStack(stack, lines) });
         }
       } else if (event.type === "fatal") fail({ title: "runner", file: "", message: event.message });
+      else fail({ title: "runner", file: "", message: `unknown event ${JSON.stringify(event)}` });
     },
   });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  function stop(why) {
+    stopped ??= why;
     worker.kill();
-  }, timeoutMs);
+  }
+  const runTimer = setTimeout(() => stop(`the run timed out after ${timeoutMs} ms`), timeoutMs);
   try {
     await worker.evaluate(code);
-    // Each evaluate drains the job queue, so an unfinished run is waiting on a promise that cannot
-    // settle: poll() fails it and the run goes on. "waiting" twice in a row means the runner is stuck.
+    // Each evaluate drains the job queue, so an unfinished run is waiting: between two tests (the runner lets the
+    // queue drain after each, so what a test leaves behind is reported under its name) or on a promise that can
+    // never settle, which poll() fails. Either way the run goes on. "waiting" twice in a row means it is stuck.
     for (let waits = 0; waits < 2; ) {
       const state = (await worker.evaluate("globalThis.__xsLane.poll()")).toString();
       if (state === "done") break;
@@ -348,11 +344,15 @@ export async function runXs({ quiet = false, filter, timeoutMs = 120_000 } = {})
     if (exit.code !== 0) throw new Error(`xsnap-worker exited with code ${exit.code ?? exit.signal} after the run`);
   } catch (error) {
     await worker.kill();
-    const where = current ? ` while running "${current.title}" (${current.file})` : "";
-    const message = timedOut ? `timed out after ${timeoutMs} ms${where}` : `${error.message}${where}`;
-    fail({ title: "xs worker", file: current?.file ?? "", message });
+    const message = stopped ?? error.message;
+    if (current) {
+      // The test that was running is the one that failed: reported under its own name, as a test.
+      summary.tests.push({ title: current.title, file: current.file, state: "failed" });
+      fail({ title: current.title, file: current.file, message: `${message}; the worker was stopped, later tests did not run` });
+    } else fail({ title: "xs worker", file: "", message });
   } finally {
-    clearTimeout(timer);
+    clearTimeout(runTimer);
+    clearTimeout(testTimer);
   }
   return finish();
 
@@ -361,13 +361,24 @@ export async function runXs({ quiet = false, filter, timeoutMs = 120_000 } = {})
       log(`\n${index + 1}) ${title}${file ? `  [${file}]` : ""}\n   ${message}`);
       if (stack) log(stack.replace(/^\s*/gm, "     "));
     }
-    if (summary.skipped) log(`xs: ${summary.skipped} skipped`);
+    const skipped = summary.tests.filter((test) => test.state === "skipped");
+    if (skipped.length) log(`xs: ${skipped.length} skipped:\n${skipped.map((test) => `  - ${test.title}  [${test.file}]`).join("\n")}`);
     log(`xs: ${summary.passed} passed, ${summary.failed} failed`);
     return summary;
   }
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { failed } = await runXs({ filter: process.argv[2] });
+  const argv = process.argv.slice(2);
+  const files = [];
+  let filter;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--file") files.push(argv[++i]);
+    else if (argv[i] === "--help") {
+      process.stdout.write("node scripts/run-xs.mjs [file-name-substring] [--file test/path.ts ...]\n");
+      process.exit(0);
+    } else filter = argv[i];
+  }
+  const { failed } = await runXs(files.length ? { files } : { filter });
   process.exitCode = failed ? 1 : 0;
 }

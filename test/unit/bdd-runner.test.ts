@@ -1,7 +1,8 @@
 import assert from "../support/assert";
 
-// A sanity test of the BDD contract shared by mocha (Node) and test/xs/bdd-runner.ts (XS):
-// hook order, nesting, skipping and async functions.
+// A sanity test of the BDD contract shared by mocha (Node) and test/xs/bdd-runner.ts (XS): hook order, nesting,
+// skipping, async functions and done callbacks. That the XS runner reports failures is checked by its self-test
+// (scripts/xs-self-test.mjs on test/xs/fixtures), which npm test runs.
 
 const log: string[] = [];
 const nextTurn = (): Promise<void> =>
@@ -33,6 +34,19 @@ describe("bdd runner", () => {
     await Promise.resolve();
     await nextTurn();
     log.push("async");
+  });
+
+  it("calls back through done", (done) => {
+    nextTurn().then(() => {
+      log.push("done");
+      done();
+    }, done);
+  });
+
+  it("skips itself with this.skip()", function () {
+    log.push("skipping");
+    this.skip();
+    log.push("this.skip() returned");
   });
 
   it.skip("skips it.skip", () => {
@@ -69,6 +83,8 @@ describe("bdd runner order", () => {
       "before",
       "beforeEach", "sync", "afterEach",
       "beforeEach", "async", "afterEach",
+      "beforeEach", "done", "afterEach",
+      "beforeEach", "skipping", "afterEach",
       "beforeEach", "inner beforeEach", "inner", "inner afterEach", "afterEach",
       "after",
     ]);
