@@ -13,7 +13,7 @@ const run = (command, args, env = {}) => execFileSync(command, args, { cwd: root
 
 try {
   run(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"]);
-  run(process.execPath, [path.join(root, "node_modules/mocha/bin/mocha.js"), "--timeout", "900000", "build/test/integration/soak.test.js", "build/test/integration/outbox-persistence.test.js"], {
+  run(process.execPath, [path.join(root, "node_modules/mocha/bin/mocha.js"), "--forbid-only", "--timeout", "900000", "build/test/integration/soak.test.js", "build/test/integration/outbox-persistence.test.js"], {
     KISME_SOAK: "1",
     KISME_OUTBOX_KILLS: process.env.KISME_OUTBOX_KILLS ?? "100",
   });
