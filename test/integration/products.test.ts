@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import type { LocalHub } from "../../host/hub/local-hub";
 import { createHostDevice, type HostDevice } from "../../host/device/host-device";
 import { StaticRoutes } from "../../src/net/guarded-network";
-import { checkTelemetry } from "../../src/device/schema";
+import { PRODUCT_MODELS, checkTelemetry } from "../../src/device/schema";
 import type { PatternSpec } from "../../src/device/led-patterns";
 import { MemoryStore } from "../../src/ports/storage";
 import type { DeviceProfile } from "../../src/device/profile";
@@ -26,7 +26,8 @@ for (const profile of [
     const leds = new Map<number, PatternSpec>();
     const history: Array<[number, PatternSpec]> = [];
     const store = new MemoryStore();
-    const patches: object[] = [];
+    /** The reported document after every PATCH the hub accepted. */
+    const patches: Array<Record<string, unknown>> = [];
 
     function start(): HostDevice {
       const cred = pki.device(deviceId);
@@ -147,16 +148,55 @@ for (const profile of [
       for (const line of lines) assert.match(line, /^\d{4}-\d\d-\d\dT[\d:.]+Z (info|warn|error) \[/);
     });
 
-    it("keeps diagnostics PATCHes bounded during a burst of changes", async () => {
-      const before = patches.length;
-      if (device.box) for (let i = 0; i < 20; i++) device.box.press(1 + (i % 3));
-      else for (let i = 0; i < 20; i++) await hub.invokeMethod("setColor", { color: i % 2 ? "red" : "off" });
-      await sleep(1500);
-      assert.ok(patches.length - before <= 2, `${patches.length - before} PATCHes for a burst of 20 events`);
+    it("keeps diagnostics PATCHes bounded during a burst of changes: none before the throttle allows", async () => {
+      // A fresh session: the reporter sends diagnostics 1 s after connecting, whatever its throttle says. After that
+      // report, a burst of 20 events (each queued and delivered: 40 changes of outboxDepth) must not be reported
+      // change by change: the throttle allows the next report only 30 s after the last one, carrying the latest values.
+      device.stop();
+      await sleep(100);
+      delete hub.reported["diagnostics"]; // the hub forgets the old report, so the new one shows even with equal values
+      const from = patches.length;
+      device = start();
+      await waitFor(() => device.hub.status.state === "connected", "reconnected");
+      await waitFor(() => hub.reported["diagnostics"] !== undefined, "the diagnostics report after connecting");
+      const sentBefore = hub.telemetry.length;
+      const burst: string[] = [];
+      if (device.box) for (let i = 0; i < 20; i++) burst.push(device.box.press(1 + (i % 3)).id);
+      else {
+        for (let i = 0; i < 20; i++) {
+          const answer = await hub.invokeMethod("setColor", { color: i % 2 ? "red" : "off" });
+          assert.equal(answer.status, 200, JSON.stringify(answer.payload));
+        }
+      }
+      // The burst really happened: all 20 events reached the hub.
+      await waitFor(
+        () => (device.box ? burst.every((id) => hub.telemetry.some((t) => t.messageId === id)) : hub.telemetry.slice(sentBefore).filter((t) => /^Set_Color_(red|off)$/.test(String(t.properties["event"]))).length >= 20),
+        "the 20 events of the burst at the hub",
+      );
+      await sleep(1500); // room for any report the burst would wrongly cause
+      // A diagnostics PATCH shows as a change of the hub's copy (the reporter never sends the same values twice).
+      const reports = patches.slice(from).filter((p, i) => JSON.stringify(p["diagnostics"]) !== JSON.stringify(i === 0 ? undefined : patches[from + i - 1]!["diagnostics"]));
+      assert.equal(reports.length, 1, `${reports.length} diagnostics reports for a reconnect and then a burst of 20 events: ${reports.map((r) => JSON.stringify(r["diagnostics"])).join(" ")}`);
+      assert.equal((reports[0]!["diagnostics"] as Record<string, unknown>)["bootPhase"], "online");
+      // In all at most one more PATCH: the acknowledgement of the refused brightness, sent again after the twin GET.
+      assert.ok(patches.length - from <= 2, `${patches.length - from} PATCHes for a reconnect and a burst of 20 events`);
     });
 
-    it("sent nothing but declared events", () => {
-      for (const t of hub.telemetry) checkTelemetry(JSON.parse(t.body));
+    it("sent nothing but the events its product declares, at least the ones these tests caused", () => {
+      const declared = PRODUCT_MODELS[profile.name].telemetry;
+      const names = hub.telemetry.map((t) => String(t.properties["event"]));
+      // Device_started twice (two boots), the setColor event, the burst; the KIS.BOX also its long press.
+      const minimum = 2 + 1 + 20 + (profile.name === "box" ? 1 : 0);
+      assert.ok(hub.telemetry.length >= minimum, `${hub.telemetry.length} events at the hub, expected at least ${minimum}`);
+      const caused = profile.name === "box" ? ["Device_started", "Button_pressed", "Set_Color_cyan"] : ["Device_started", "Set_Color_yellow", "Set_Color_red", "Set_Color_off"];
+      for (const name of caused) assert.ok(names.includes(name), `${name} among ${[...new Set(names)].join(", ")}`);
+      assert.equal(names.filter((n) => n === "Device_started").length, 2, "one Device_started per boot");
+      for (const t of hub.telemetry) {
+        const body = JSON.parse(t.body) as Record<string, unknown>;
+        checkTelemetry(body);
+        assert.ok(declared.includes(String(t.properties["event"])), `${String(t.properties["event"])} is declared for the ${profile.name}`);
+        assert.deepEqual(Object.keys(body), [t.properties["event"]], "the body's one member is the event's name");
+      }
     });
 
     it("keeps its settings across a restart", async () => {
