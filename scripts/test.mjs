@@ -75,21 +75,22 @@ try {
 const lane = () => ({ passed: 0, failed: 0, skipped: [], titles: [] });
 const node = { unit: lane(), integration: lane(), other: [] };
 const sourceOf = (file) => (file ? path.relative(path.join(root, "build"), file).replace(/\.js$/, ".ts") : "");
+const fileOf = (runnable) => runnable.file ?? runnable.parent?.file; // a hook's file is its suite's
 const laneOf = (file) => (file && file.startsWith(unitDir + path.sep) ? node.unit : node.integration);
 await new Promise((resolve) => {
   const runner = mocha.run(() => resolve());
   runner.on("pass", (test) => {
-    const l = laneOf(test.file);
+    const l = laneOf(fileOf(test));
     l.passed++;
     l.titles.push(test.fullTitle());
   });
   runner.on("pending", (test) => {
-    const l = laneOf(test.file);
-    l.skipped.push({ title: test.fullTitle(), file: sourceOf(test.file) });
+    const l = laneOf(fileOf(test));
+    l.skipped.push({ title: test.fullTitle(), file: sourceOf(fileOf(test)) });
     l.titles.push(test.fullTitle());
   });
   runner.on("fail", (test) => {
-    const l = laneOf(test.file);
+    const l = laneOf(fileOf(test));
     l.failed++; // a failed hook counts as a failure too, as mocha counts it
     if (test.type === "test") l.titles.push(test.fullTitle());
   });
