@@ -108,6 +108,9 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
       ...options,
       // On the host the binary never changes: the version is the one in the booted slot.
       firmwareVersion: writer?.slots().runningVersion ?? options.firmwareVersion ?? "0.1.0",
+      // The host firmware is built when it starts (tsc in npm start): its build floor is the start of today (UTC),
+      // as scripts/build-device.mjs compiles into a device build, so one NTP server is enough for a fresh state.
+      timeFloor: options.timeFloor ?? startOfUtcDay(Date.now()),
       deviceId,
       credentials: { ca: options.ca.map((c) => toPem(c)), certificate: options.cert, key: options.key },
     },
@@ -125,4 +128,8 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
       clock.clearAll();
     },
   };
+}
+
+function startOfUtcDay(ms: number): number {
+  return ms - (ms % 86_400_000);
 }
