@@ -8,6 +8,13 @@ export const BOOT_COUNT_KEY = "boot.count";
  * once at start and counts this boot; `reset()` runs once the hub has been reached. A crash loop before the hub
  * therefore shows as a growing count. Never throws: an unreadable record counts as 0, a failed write is
  * reported through `onProblem` (the count then only lives in memory for this boot).
+ *
+ * Flash writes: a boot that reaches the hub costs two (the count at start, which a crash before the hub cannot
+ * undo, and its removal); that is the least that tells a boot that crashed from one that did not. A boot that
+ * restarts on purpose after reaching the hub (the reboot command, an update) has already cleared the count, so
+ * the boot after it starts from 1 like any boot after a good one. The count stops at `cap` (SafeMode: its
+ * threshold + 1, where the decision is already made and stored): a device stuck in a boot loop does not write
+ * the counter again on every boot.
  */
 export class BootCounter {
   private n = 0;
@@ -17,7 +24,11 @@ export class BootCounter {
     private readonly store: KeyValueStore,
     private readonly onProblem?: (message: string) => void,
     private readonly key = BOOT_COUNT_KEY,
-  ) {}
+    /** The highest count stored; at it, boots are not written any more (default: no cap). */
+    private readonly cap = Number.MAX_SAFE_INTEGER,
+  ) {
+    if (!(Number.isInteger(cap) && cap >= 1)) throw new RangeError(`cap must be a whole number >= 1, got ${String(cap)}`);
+  }
 
   /** Consecutive boots without the hub, this one included (0 before `begin()`, and after `reset()`). */
   get count(): number {
@@ -28,8 +39,9 @@ export class BootCounter {
   begin(): number {
     if (this.begun) return this.n;
     this.begun = true;
-    this.n = this.read() + 1;
-    this.write();
+    const stored = this.read();
+    this.n = Math.min(stored + 1, this.cap);
+    if (this.n !== stored) this.write(); // at the cap the stored count is already this boot's
     return this.n;
   }
 

@@ -56,7 +56,8 @@ export class SafeMode {
     this.stableMs = options.stableMs ?? 10 * 60_000;
     if (!(Number.isInteger(this.threshold) && this.threshold >= 1)) throw new RangeError(`threshold must be a whole number >= 1, got ${String(this.threshold)}`);
     if (!(Number.isFinite(this.stableMs) && this.stableMs >= 0)) throw new RangeError(`stableMs must be >= 0, got ${String(this.stableMs)}`);
-    this.counter = new BootCounter(options.store, (m) => options.logger?.warn(m));
+    // Counted up to threshold + 1 (safe mode, decided and stored): a boot loop stops writing the count.
+    this.counter = new BootCounter(options.store, (m) => options.logger?.warn(m), undefined, this.threshold + 1);
     this.listeners = new Listeners<SafeModeStatus>((e) => options.logger?.error("safe-mode listener failed", { error: errorMessage(e) }));
   }
 

@@ -11,6 +11,19 @@ function boot(store: KeyValueStore, clock = new ManualClock()) {
   return { safe, clock, active };
 }
 
+/** A MemoryStore that counts its writes (set and delete: each is a flash write on the device). */
+class CountingStore extends MemoryStore {
+  writes: string[] = [];
+  override set(key: string, value: string): void {
+    this.writes.push(`set ${key}`);
+    super.set(key, value);
+  }
+  override delete(key: string): void {
+    this.writes.push(`delete ${key}`);
+    super.delete(key);
+  }
+}
+
 class FakeHub implements HubLink {
   private listener: ((s: { state: string }) => void) | undefined;
   onStatus(listener: (s: { state: string }) => void): () => void {
@@ -34,6 +47,18 @@ describe("BootCounter", () => {
     assert.equal(third.count, 0);
     assert.equal(store.get(BOOT_COUNT_KEY), undefined);
     assert.equal(new BootCounter(store).begin(), 1);
+  });
+
+  it("stops counting (and writing) at its cap: a boot loop does not write the counter on every boot", () => {
+    const store = new CountingStore();
+    for (let i = 1; i <= 4; i++) assert.equal(new BootCounter(store, undefined, undefined, 4).begin(), i);
+    assert.equal(store.writes.length, 4);
+    for (let i = 0; i < 10; i++) assert.equal(new BootCounter(store, undefined, undefined, 4).begin(), 4);
+    assert.equal(store.writes.length, 4, "no write once at the cap");
+    store.set(BOOT_COUNT_KEY, JSON.stringify({ v: 1, n: 9 })); // e.g. counted by older firmware without a cap
+    assert.equal(new BootCounter(store, undefined, undefined, 4).begin(), 4);
+    assert.equal(store.get(BOOT_COUNT_KEY), JSON.stringify({ v: 1, n: 4 }));
+    assert.throws(() => new BootCounter(store, undefined, undefined, 0), RangeError);
   });
 
   it("starts from 0 on an unusable record and survives a failing store", () => {
@@ -110,6 +135,39 @@ describe("SafeMode", () => {
     assert.equal(store.get(SAFE_MODE_KEY), undefined);
     assert.equal(store.get(BOOT_COUNT_KEY), undefined);
     assert.equal(boot(store).active, false);
+  });
+
+  it("a boot after a commanded reboot counts only if it does not reach the hub; two flash writes per good boot", () => {
+    const store = new CountingStore();
+    // A boot that reaches the hub and is then rebooted by command, many times over: never safe mode.
+    for (let i = 0; i < 10; i++) {
+      const b = boot(store);
+      assert.equal(b.active, false, `boot ${i + 1}`);
+      assert.equal(b.safe.status.failedBoots, 1, "this boot, until the hub is reached");
+      b.safe.hubReached();
+      assert.equal(b.safe.status.failedBoots, 0);
+      assert.equal(store.get(BOOT_COUNT_KEY), undefined, "cleared before the commanded restart");
+    }
+    assert.deepEqual(store.writes.slice(0, 2), [`set ${BOOT_COUNT_KEY}`, `delete ${BOOT_COUNT_KEY}`]);
+    assert.equal(store.writes.length, 20);
+    // The boot after the last commanded reboot does not reach the hub: it counts, and so do the ones after it.
+    assert.equal(boot(store).safe.status.failedBoots, 1);
+    assert.equal(boot(store).safe.status.failedBoots, 2);
+    assert.equal(boot(store).safe.status.failedBoots, 3);
+    assert.equal(boot(store).active, true, "threshold 3: the fourth boot enters safe mode");
+  });
+
+  it("in a boot loop in safe mode the counter is no longer written on every boot", () => {
+    const store = new CountingStore();
+    for (let i = 0; i < 4; i++) boot(store);
+    assert.ok(boot(store).active);
+    const writes = store.writes.length;
+    for (let i = 0; i < 20; i++) {
+      const b = boot(store);
+      assert.equal(b.active, true);
+      assert.equal(b.safe.status.failedBoots, 4, "counted up to threshold + 1");
+    }
+    assert.equal(store.writes.length, writes, "no flash write per boot");
   });
 
   it("an unreadable safe-mode record keeps the device in safe mode", () => {
