@@ -2,12 +2,16 @@ import type { ScopedLogger } from "../ports/logger";
 import { fromUtf8 } from "../core/bytes";
 import { errorMessage } from "../core/listeners";
 
-/** Thrown by a handler to answer with a specific status, e.g. 400 for invalid arguments. */
+/**
+ * Thrown by a handler to answer with a specific status, e.g. 400 for invalid arguments. The body is
+ * `{"error": message}`, plus the members of `details` when given (e.g. a 429's `nextAllowedAt`).
+ */
 export class MethodError extends Error {
   override readonly name = "MethodError";
   constructor(
     readonly status: number,
     message: string,
+    readonly details?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
   }
@@ -59,7 +63,7 @@ export class DirectMethods {
       const body = await handler(args);
       return { status: 200, body: body === undefined ? null : body };
     } catch (error) {
-      if (error instanceof MethodError) return { status: error.status, body: { error: error.message } };
+      if (error instanceof MethodError) return { status: error.status, body: { error: error.message, ...error.details } };
       this.logger.error("direct method failed", { method: name, error: errorMessage(error) });
       return { status: 500, body: { error: `method ${name} failed` } };
     }

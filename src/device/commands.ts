@@ -2,6 +2,8 @@ import type { HubClient } from "../azure/hub-client";
 import { MethodError } from "../azure/direct-methods";
 import type { CloudMessage } from "../azure/cloud-messages";
 import type { ScopedLogger } from "../ports/logger";
+import type { Clock, TimerId } from "../ports/clock";
+import type { RebootLimiter } from "../boot/reboot-limit";
 import { fromUtf8 } from "../core/bytes";
 import { errorMessage } from "../core/listeners";
 import { COMMANDS, SchemaError, checkMessage } from "./schema";
@@ -69,4 +71,112 @@ export class Commands {
           }),
       );
   }
+}
+
+/** The shortest reboot delay: the method's answer reaches the hub before the device goes (also the schema's minimum). */
+export const REBOOT_MIN_DELAY_MS = 1000;
+/** getLog's reply: at most this many bytes of log text (UTF-8), far below IoT Hub's 128 KB method payload. */
+export const GET_LOG_MAX_BYTES = 16 * 1024;
+/** getLog: a longer line is cut to this many characters, ending in "…". */
+export const GET_LOG_MAX_LINE_CHARS = 512;
+
+export interface RebootCommandOptions {
+  readonly clock: Clock;
+  readonly limiter: RebootLimiter;
+  readonly logger: ScopedLogger;
+  /** Restarts the device (orderly: the firmware says goodbye to the hub first); absent: the platform cannot. */
+  readonly restart: ((reason: string) => void) | undefined;
+  /** When the call gives no delayMs (default REBOOT_MIN_DELAY_MS). */
+  readonly defaultDelayMs?: number;
+}
+
+/**
+ * The `reboot` command: restarts after `delayMs` (at least REBOOT_MIN_DELAY_MS, so the answer is sent first),
+ * at most `limiter.max` times per window across reboots; beyond that 429 with the reason and `nextAllowedAt`
+ * (ISO time) / `retryAfterS`. A call while a reboot is already scheduled answers with the time left and is not
+ * counted again.
+ */
+export function rebootCommand(options: RebootCommandOptions): CommandHandler {
+  let dueAt: number | undefined;
+  return (args) => {
+    const restart = options.restart;
+    if (!restart) throw new Error("this platform cannot restart");
+    const now = options.clock.monotonic();
+    if (dueAt !== undefined) return { rebootInMs: Math.max(0, dueAt - now), alreadyScheduled: true };
+    const asked = typeof args.delayMs === "number" ? args.delayMs : (options.defaultDelayMs ?? REBOOT_MIN_DELAY_MS);
+    const delayMs = Math.max(REBOOT_MIN_DELAY_MS, asked);
+    const decision = options.limiter.acquire();
+    if (!decision.allowed) {
+      const details: Record<string, unknown> = { reason: decision.reason };
+      if (decision.nextAllowedAt !== undefined) {
+        details.nextAllowedAt = new Date(decision.nextAllowedAt).toISOString();
+        details.retryAfterS = Math.max(1, Math.ceil((decision.nextAllowedAt - options.clock.now()) / 1000));
+      }
+      options.logger.warn("reboot refused", { reason: decision.reason, ...details });
+      throw new MethodError(429, decision.message, details);
+    }
+    options.logger.warn("reboot requested by the cloud", { delayMs });
+    dueAt = now + delayMs;
+    options.clock.setTimeout(() => restart("reboot command"), delayMs); // answer first
+    return { rebootInMs: delayMs };
+  };
+}
+
+/**
+ * getLog's reply: the newest lines that fit GET_LOG_MAX_BYTES (as JSON strings in UTF-8), each cut to
+ * GET_LOG_MAX_LINE_CHARS; `omitted` tells how many older lines did not fit (absent when none).
+ */
+export function boundedLog(lines: readonly string[], maxBytes = GET_LOG_MAX_BYTES, maxLineChars = GET_LOG_MAX_LINE_CHARS): { lines: string[]; omitted?: number } {
+  const kept: string[] = [];
+  let bytes = 0;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    let line = lines[i]!;
+    if (line.length > maxLineChars) {
+      let cut = maxLineChars - 1;
+      if ((line.charCodeAt(cut - 1) & 0xfc00) === 0xd800) cut--; // not between the halves of a surrogate pair
+      line = `${line.slice(0, cut)}…`;
+    }
+    const size = utf8Length(JSON.stringify(line)) + 1; // as it is sent: quoted, escaped, and a comma
+    if (bytes + size > maxBytes) {
+      kept.reverse();
+      return { lines: kept, omitted: i + 1 };
+    }
+    bytes += size;
+    kept.push(line);
+  }
+  kept.reverse();
+  return { lines: kept };
+}
+
+/** UTF-8 length of a string without encoding it. */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * The `identify` blink: one timer however often it is called (each call restarts the blink for its `seconds`),
+ * so repeated calls cannot pile up timers; `show()` starts it, `restore()` ends it.
+ */
+export function identifyCommand(clock: Clock, show: () => void, restore: () => void, defaultSeconds = 10): CommandHandler {
+  let timer: TimerId | undefined;
+  return (args) => {
+    const seconds = typeof args.seconds === "number" ? args.seconds : defaultSeconds;
+    if (timer !== undefined) clock.clearTimeout(timer);
+    show();
+    timer = clock.setTimeout(() => {
+      timer = undefined;
+      restore();
+    }, seconds * 1000);
+    return { seconds };
+  };
 }

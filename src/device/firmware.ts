@@ -21,7 +21,8 @@ import { SOURCE_TIME_FLOOR_MS, TimeSanity } from "../time/time-sanity";
 import { WifiManager } from "../wifi/wifi-manager";
 import { KisBox, type SetColorArgs } from "./kis-box";
 import { KisLight } from "./kis-light";
-import { Commands } from "./commands";
+import { Commands, boundedLog, identifyCommand, rebootCommand } from "./commands";
+import { RebootLimiter } from "../boot/reboot-limit";
 import { DeviceSettings, type SettingValues } from "./settings";
 import { DiagnosticsReporter } from "./diagnostics";
 import { LedFeedback, statusForBootPhase, statusPattern } from "./led-feedback";
@@ -269,15 +270,19 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
       return { off: true };
     });
   }
-  commands.register("identify", (args) => {
-    const seconds = typeof args.seconds === "number" ? args.seconds : 10;
-    const count = profile.name === "box" ? profile.buttons : profile.segments.length;
-    for (let i = 0; i < count; i++) platform.leds.set(i, { pattern: "blink", color: "white", periodMs: 500 });
-    clock.setTimeout(() => {
-      for (let i = 0; i < count; i++) platform.leds.set(i, scale(specs.get(i) ?? { pattern: "off", color: "off" }));
-    }, seconds * 1000);
-    return { seconds };
-  });
+  const identifyCount = profile.name === "box" ? profile.buttons : profile.segments.length;
+  commands.register(
+    "identify",
+    identifyCommand(
+      clock,
+      () => {
+        for (let i = 0; i < identifyCount; i++) platform.leds.set(i, { pattern: "blink", color: "white", periodMs: 500 });
+      },
+      () => {
+        for (let i = 0; i < identifyCount; i++) platform.leds.set(i, scale(specs.get(i) ?? { pattern: "off", color: "off" }));
+      },
+    ),
+  );
   // Every restart the firmware itself decides on says goodbye to the hub first (DISCONNECT, in-flight PUBACKs
   // awaited within a bound): the broker sees a clean end, not a dropped connection.
   let restarting = false;
@@ -291,14 +296,10 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
       () => restart(),
     );
   };
-  commands.register("reboot", (args) => {
-    if (!platform.restart) throw new Error("this platform cannot restart");
-    const delayMs = typeof args.delayMs === "number" ? args.delayMs : 1000;
-    log("device").warn("reboot requested by the cloud", { delayMs });
-    clock.setTimeout(() => restartOrderly("reboot command"), delayMs); // answer first
-    return { rebootInMs: delayMs };
-  });
-  commands.register("getLog", (args) => ({ lines: ringLog!.tailText(typeof args.lines === "number" ? args.lines : 20) }));
+  // At least 1 s ahead and at most 3 per hour, counted across the reboots (stored); beyond that 429.
+  const rebootLimiter = new RebootLimiter({ store: platform.store, clock, onProblem: (m) => log("device").warn(m) });
+  commands.register("reboot", rebootCommand({ clock, limiter: rebootLimiter, logger: log("device"), restart: platform.restart ? restartOrderly : undefined }));
+  commands.register("getLog", (args) => boundedLog(ringLog!.tailText(typeof args.lines === "number" ? args.lines : 20)));
 
   const settings = new DeviceSettings({
     twin: hub.twin,

@@ -58,7 +58,8 @@ export const COMMANDS: Readonly<Record<string, MessageSchema>> = {
   },
   allOff: { fields: {} },
   identify: { fields: { seconds: { type: "integer", min: 1, max: 600 } }, optional: ["seconds"] },
-  reboot: { fields: { delayMs: { type: "integer", min: 0, max: 60_000 } }, optional: ["delayMs"] },
+  // At least 1 s: the answer reaches the hub before the restart (and a reboot is rate limited, see RebootLimiter).
+  reboot: { fields: { delayMs: { type: "integer", min: 1000, max: 60_000 } }, optional: ["delayMs"] },
   getLog: { fields: { lines: { type: "integer", min: 1, max: 100 } }, optional: ["lines"] },
 };
 

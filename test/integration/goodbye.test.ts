@@ -108,8 +108,8 @@ describe("orderly goodbye: the broker sees DISCONNECT", function () {
       device.start();
       await device.waitConnected();
       await waitFor(() => broker.log.includes(`as ${id}`), "mosquitto to log the connection");
-      const answer = await hub.invokeMethod("reboot", { delayMs: 200 });
-      assert.deepEqual(answer, { status: 200, payload: { rebootInMs: 200 } });
+      const answer = await hub.invokeMethod("reboot", { delayMs: 1000 });
+      assert.deepEqual(answer, { status: 200, payload: { rebootInMs: 1000 } });
       await waitFor(() => restarts === 1, "the restart");
       await waitFor(() => new RegExp(`Client ${id} (disconnected\\.|closed its connection)`).test(broker.log), "mosquitto to log the end of the session");
       await sleep(100);

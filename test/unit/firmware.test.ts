@@ -117,13 +117,13 @@ describe("createFirmware (the whole assembly on fakes)", () => {
     await t.clock.advance(200);
     assert.equal(t.firmware.boot.status.phase, "online");
     const session = t.connector.last;
-    session.deliver("$iothub/methods/POST/reboot/?$rid=7", JSON.stringify({ delayMs: 500 }));
+    session.deliver("$iothub/methods/POST/reboot/?$rid=7", JSON.stringify({ delayMs: 1500 }));
     await flush();
     const answers = session.on("$iothub/methods/res/");
     assert.equal(answers.length, 1);
     assert.match(answers[0]!.topic, /^\$iothub\/methods\/res\/200\/\?\$rid=7$/);
-    assert.deepEqual(JSON.parse(answers[0]!.text), { rebootInMs: 500 });
-    await t.clock.advance(499);
+    assert.deepEqual(JSON.parse(answers[0]!.text), { rebootInMs: 1500 });
+    await t.clock.advance(1499);
     assert.deepEqual(restarts, [], "not before delayMs");
     assert.equal(session.disconnected, false);
     await t.clock.advance(1);
@@ -133,6 +133,37 @@ describe("createFirmware (the whole assembly on fakes)", () => {
     assert.equal(t.connector.sessions.length, 1, "no reconnect while restarting");
     assert.equal(restarts.length, 1);
     t.firmware.stop();
+  });
+
+  it("reboot command: at most 3 per hour across the reboots (stored), the 4th answered 429 with the reason", async () => {
+    let stored: string | undefined;
+    const statuses: string[] = [];
+    for (let i = 1; i <= 4; i++) {
+      let restarted = false;
+      const t = setup(true, (store) => stored !== undefined && store.set("reboot.times", stored), silentLogger, () => (restarted = true));
+      t.firmware.start();
+      await t.clock.advance(200);
+      const session = t.connector.last;
+      session.deliver(`$iothub/methods/POST/reboot/?$rid=${i}`, "{}");
+      await flush();
+      const answer = session.on("$iothub/methods/res/")[0]!;
+      statuses.push(answer.topic.split("/")[3]!);
+      await t.clock.advance(1000);
+      if (i < 4) {
+        assert.equal(restarted, true, `reboot ${i}`);
+      } else {
+        const body = JSON.parse(answer.text) as { error: string; reason: string; nextAllowedAt: string; retryAfterS: number };
+        assert.equal(body.reason, "rate-limited");
+        assert.match(body.error, /^reboot refused: at most 3 reboots per hour; the next is allowed at \d{4}-/);
+        assert.ok(body.retryAfterS > 3500 && body.retryAfterS <= 3600, String(body.retryAfterS));
+        assert.equal(restarted, false, "no restart after a 429");
+        assert.equal(t.firmware.hub.status.state, "connected", "the link stays up");
+      }
+      stored = t.store.get("reboot.times");
+      t.firmware.stop();
+      await flush();
+    }
+    assert.deepEqual(statuses, ["200", "200", "200", "429"]);
   });
 
   it("shutdown(): the boot sequence stops reacting, the hub gets DISCONNECT, then everything stops", async () => {
