@@ -42,6 +42,7 @@ export async function startLocalCloud(dir: string, deviceId: string): Promise<Lo
     key: readFileSync(service.key),
     serviceId: "local-hub",
     deviceId,
+    addressing: "device-scoped", // the embedded broker scopes $iothub traffic per device
   });
   await hub.start();
   const bootstrap = await LocalBootstrap.start({ ca: caPem, cert: serverCert, key: serverKey, hubHostName: DEFAULT_HUB_HOST });

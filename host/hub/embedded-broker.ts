@@ -2,12 +2,22 @@ import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { Aedes, type Client } from "aedes";
 import { Listeners } from "../../src/core/listeners";
+import { DEVICE_SCOPE, deviceMayReceive, deviceMaySubscribe, devicePublishTopic, isValidIdentity, parseDeviceScoped, serviceMayPublish, serviceMaySubscribe, toDeviceFilter, TO_DEVICE_FILTERS } from "./topic-rules";
 
 /**
  * An MQTT broker in the host process, for `npm start` with nothing installed: TLS with required
- * client certificates (the certificate CN is the identity), client id must equal the CN, and each
- * device may only use its own `devices/{id}/...` tree and the `$iothub/...` topics, as on IoT Hub.
- * Identities in `serviceIdentities` (the local hub) may use every topic.
+ * client certificates (the certificate CN is the identity, a valid device id), client id must equal the CN,
+ * and each device is confined as on IoT Hub (see topic-rules.ts):
+ * - SUBSCRIBE only `devices/{id}/messages/devicebound/#`, `$iothub/twin/res/#`, `$iothub/methods/POST/#` and
+ *   `$iothub/twin/PATCH/properties/desired/#`; anything else is granted 0x80 (the connection stays up);
+ * - PUBLISH (QoS 0 or 1) only its telemetry `devices/{id}/messages/events/...`, twin GET and reported PATCH
+ *   requests and method responses (`?$rid=` required); anything else closes the connection, as IoT Hub does.
+ *   Its `$iothub` requests reach the service as `$device/{id}/$iothub/...`, so no other device sees them;
+ * - receives only its cloud-to-device messages and what the service addressed to it: the service publishes
+ *   `$device/{id}/$iothub/...` and the broker delivers that to {id}'s connection alone, if it subscribed.
+ * Identities in `serviceIdentities` (the local hub's service side) may publish only cloud-to-device messages
+ * and the scoped twin responses, desired patches and method calls, and subscribe only to telemetry and the
+ * scoped device requests.
  */
 export interface EmbeddedBrokerOptions {
   readonly ca: Buffer;
@@ -18,16 +28,21 @@ export interface EmbeddedBrokerOptions {
   readonly serviceIdentities: readonly string[];
 }
 
+const identities = new WeakMap<Client, string | undefined>();
+
+/** The CN of the client's certificate (the TLS server requires one from the CA). */
 function identityOf(client: Client | null): string | undefined {
-  const conn = client?.conn as TLSSocket | undefined;
+  if (!client) return undefined;
+  if (identities.has(client)) return identities.get(client);
+  const conn = client.conn as TLSSocket | undefined;
   if (!conn || typeof conn.getPeerCertificate !== "function") return undefined;
   const cn = conn.getPeerCertificate()?.subject?.CN;
-  return Array.isArray(cn) ? cn[0] : cn;
+  const identity = Array.isArray(cn) ? cn[0] : cn;
+  identities.set(client, identity);
+  return identity;
 }
 
-function deviceMayUse(identity: string, topic: string): boolean {
-  return topic.startsWith(`devices/${identity}/`) || topic.startsWith("$iothub/");
-}
+type ToDeviceFilter = (typeof TO_DEVICE_FILTERS)[number];
 
 /**
  * A client's MQTT session began (CONNECT accepted) or ended. `clean`: the client ended it with DISCONNECT
@@ -45,10 +60,36 @@ export class EmbeddedBroker {
   private constructor(
     private readonly broker: Aedes,
     private readonly server: Server,
+    private readonly devices: Map<string, Client>,
+    private readonly routed: WeakMap<Client, Map<ToDeviceFilter, number>>,
   ) {
-    broker.on("client", (client) => this.record({ clientId: client.id, state: "connected" }));
+    broker.on("client", (client) => {
+      devices.set(client.id, client);
+      this.record({ clientId: client.id, state: "connected" });
+    });
     // aedes sets `_disconnected` only when the session ended with a valid DISCONNECT packet (it then skips the will).
-    broker.on("clientDisconnect", (client) => this.record({ clientId: client.id, state: "disconnected", clean: (client as Client & { _disconnected?: boolean })._disconnected === true }));
+    broker.on("clientDisconnect", (client) => {
+      if (devices.get(client.id) === client) devices.delete(client.id);
+      this.record({ clientId: client.id, state: "disconnected", clean: (client as Client & { _disconnected?: boolean })._disconnected === true });
+    });
+    broker.on("unsubscribe", (filters, client) => {
+      for (const filter of filters) routed.get(client)?.delete(filter as ToDeviceFilter);
+    });
+  }
+
+  /** Delivers what the service published on `$device/{id}/$iothub/...` to {id}'s connection alone, under the device-facing topic. */
+  private route(packet: { topic: string; payload: Buffer | string; qos: 0 | 1 | 2 }, done: () => void): void {
+    const scoped = parseDeviceScoped(packet.topic);
+    const filter = scoped && toDeviceFilter(scoped.topic);
+    const client = scoped && this.devices.get(scoped.deviceId);
+    const granted = client && filter && !client.closed ? this.routed.get(client)?.get(filter) : undefined;
+    if (!scoped || granted === undefined || !client) {
+      done(); // not connected or not subscribed: IoT Hub, too, sends these only to a connected, subscribed device
+      return;
+    }
+    const qos = Math.min(packet.qos, granted, 1) as 0 | 1;
+    client.publish({ cmd: "publish", topic: scoped.topic, payload: packet.payload, qos, retain: false, dup: false }, () => undefined);
+    done();
   }
 
   onSession(listener: (event: BrokerSessionEvent) => void): () => void {
@@ -62,25 +103,50 @@ export class EmbeddedBroker {
 
   static async start(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
     const services = new Set(options.serviceIdentities);
+    const devices = new Map<string, Client>();
+    /** The to-device `$iothub` filters each device connection subscribed to, with the QoS granted. */
+    const routed = new WeakMap<Client, Map<ToDeviceFilter, number>>();
     const broker = await Aedes.createBroker({
       authenticate: (client, _username, _password, done) => {
         const identity = identityOf(client);
-        if (!identity || identity !== client.id) {
+        if (!identity || identity !== client.id || !isValidIdentity(identity)) {
           const error = Object.assign(new Error(`client id ${client.id} does not match certificate ${identity}`), { returnCode: 5 as const });
           done(error, false);
           return;
         }
         done(null, true);
       },
+      // Also asked for a will when the connection ends without DISCONNECT: a refused will is not published.
       authorizePublish: (client, packet, done) => {
         const identity = identityOf(client);
-        if (client && identity && (services.has(identity) || deviceMayUse(identity, packet.topic))) done(null);
-        else done(new Error(`not authorised to publish to ${packet.topic}`)); // IoT Hub, too, drops the connection
+        const refuse = () => done(new Error(`${identity ?? "?"} is not authorised to publish to ${packet.topic}`)); // IoT Hub, too, drops the connection
+        if (!client || !identity) return refuse();
+        if (services.has(identity)) return serviceMayPublish(packet.topic) ? done(null) : refuse();
+        const topic = devicePublishTopic(identity, packet.topic);
+        if (topic === undefined || packet.qos > 1) return refuse(); // QoS 2 closes the connection on IoT Hub
+        packet.topic = topic; // `$iothub` requests go to the service scoped to this device
+        packet.retain = false; // IoT Hub stores no retained message
+        done(null);
       },
       authorizeSubscribe: (client, subscription, done) => {
         const identity = identityOf(client);
-        if (identity && (services.has(identity) || deviceMayUse(identity, subscription.topic))) done(null, subscription);
-        else done(null, null); // SUBACK 0x80 (refused), as IoT Hub answers; the connection stays up
+        if (identity && services.has(identity) && serviceMaySubscribe(subscription.topic)) return done(null, subscription);
+        if (identity && !services.has(identity) && deviceMaySubscribe(identity, subscription.topic)) {
+          const filter = TO_DEVICE_FILTERS.find((f) => f === subscription.topic);
+          if (filter) {
+            let filters = routed.get(client);
+            if (!filters) routed.set(client, (filters = new Map()));
+            filters.set(filter, subscription.qos);
+          }
+          return done(null, subscription);
+        }
+        done(null, null); // SUBACK 0x80 (refused), as IoT Hub answers; the connection stays up
+      },
+      // The last gate before a device receives anything (also for messages queued for a persistent session).
+      authorizeForward: (client, packet) => {
+        const identity = identityOf(client);
+        if (identity && services.has(identity)) return packet.topic.startsWith("$SYS/") ? null : packet;
+        return identity && deviceMayReceive(identity, packet.topic) ? packet : null;
       },
     });
     let self: EmbeddedBroker | undefined;
@@ -93,7 +159,9 @@ export class EmbeddedBroker {
       server.once("error", reject);
       server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
     });
-    self = new EmbeddedBroker(broker, server);
+    self = new EmbeddedBroker(broker, server, devices, routed);
+    const router = self;
+    await new Promise<void>((resolve) => broker.subscribe(`${DEVICE_SCOPE}+/$iothub/#`, (packet, cb) => router.route(packet, cb), resolve));
     return self;
   }
 

@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { decodePropertyBag, encodePropertyBag, splitSystemProperties } from "../../src/azure/property-bag";
 import { mergePatch, type JsonObject } from "../../src/azure/twin";
 import { Listeners } from "../../src/core/listeners";
+import { deviceScoped } from "./topic-rules";
 
 /** A telemetry message as the local hub recorded it. */
 export interface ReceivedTelemetry {
@@ -32,6 +33,13 @@ export interface LocalHubOptions {
   readonly serviceId: string;
   /** The device whose twin and methods this hub serves ($iothub topics carry no device id). */
   readonly deviceId: string;
+  /**
+   * "device-scoped": the broker scopes `$iothub` traffic per device (EmbeddedBroker): this hub speaks
+   * `$device/{deviceId}/$iothub/...` and hears and answers only its device, however many share the broker.
+   * "shared" (default): the device-facing `$iothub/...` topics as they are, for a broker that cannot scope them
+   * (mosquitto with an ACL): one device per broker, since every device would hear these.
+   */
+  readonly addressing?: "device-scoped" | "shared";
 }
 
 /**
@@ -85,12 +93,19 @@ export class LocalHub {
       client.once("connect", () => resolve());
       client.once("error", reject);
     });
-    await client.subscribeAsync({
+    const granted = await client.subscribeAsync({
       [`devices/${o.deviceId}/messages/events/#`]: { qos: 1 },
-      "$iothub/twin/GET/#": { qos: 1 },
-      "$iothub/twin/PATCH/properties/reported/#": { qos: 1 },
-      "$iothub/methods/res/#": { qos: 1 },
+      [this.iothub("$iothub/twin/GET/#")]: { qos: 1 },
+      [this.iothub("$iothub/twin/PATCH/properties/reported/#")]: { qos: 1 },
+      [this.iothub("$iothub/methods/res/#")]: { qos: 1 },
     });
+    const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
+    if (refused.length > 0) throw new Error(`the broker refused the local hub's subscriptions: ${refused.join(", ")}`);
+  }
+
+  /** An `$iothub/...` topic as this hub publishes and subscribes to it (see `addressing`). */
+  private iothub(topic: string): string {
+    return this.options.addressing === "device-scoped" ? deviceScoped(this.options.deviceId, topic) : topic;
   }
 
   async stop(): Promise<void> {
@@ -108,7 +123,7 @@ export class LocalHub {
   async updateDesired(patch: JsonObject): Promise<number> {
     const version = (this.desired["$version"] as number) + 1;
     Object.assign(this.desired, mergePatch(this.desired, patch), { $version: version });
-    await this.publish(`$iothub/twin/PATCH/properties/desired/?$version=${version}`, JSON.stringify({ ...patch, $version: version }), 0);
+    await this.publish(this.iothub(`$iothub/twin/PATCH/properties/desired/?$version=${version}`), JSON.stringify({ ...patch, $version: version }), 0);
     return version;
   }
 
@@ -129,7 +144,7 @@ export class LocalHub {
         clearTimeout(timer);
         resolve(response);
       });
-      this.publish(`$iothub/methods/POST/${name}/?$rid=${rid}`, payload, 0).catch(() => undefined);
+      this.publish(this.iothub(`$iothub/methods/POST/${name}/?$rid=${rid}`), payload, 0).catch(() => undefined);
     });
   }
 
@@ -147,30 +162,33 @@ export class LocalHub {
     return client.publishAsync(topic, payload, { qos }).then(() => undefined);
   }
 
-  private handle(topic: string, payload: Buffer): void {
+  private handle(scopedTopic: string, payload: Buffer): void {
     try {
-      if (topic.startsWith("devices/")) return this.recordTelemetry(topic, payload);
+      if (scopedTopic.startsWith("devices/")) return this.recordTelemetry(scopedTopic, payload);
+      const scope = this.iothub("");
+      if (!scopedTopic.startsWith(scope)) return;
+      const topic = scopedTopic.slice(scope.length);
       const rid = /[?&]\$rid=([^&]+)/.exec(topic)?.[1];
       if (topic.startsWith("$iothub/twin/GET/") && rid) {
         this.twinRequests.push("GET");
-        void this.publish(`$iothub/twin/res/200/?$rid=${rid}`, JSON.stringify({ desired: this.desired, reported: this.reported }), 0);
+        void this.publish(this.iothub(`$iothub/twin/res/200/?$rid=${rid}`), JSON.stringify({ desired: this.desired, reported: this.reported }), 0);
       } else if (topic.startsWith("$iothub/twin/PATCH/properties/reported/") && rid) {
         this.twinRequests.push("PATCH");
         let patch: unknown;
         try {
           patch = JSON.parse(payload.toString("utf8"));
         } catch {
-          void this.publish(`$iothub/twin/res/400/?$rid=${rid}`, "", 0);
+          void this.publish(this.iothub(`$iothub/twin/res/400/?$rid=${rid}`), "", 0);
           return;
         }
         if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
-          void this.publish(`$iothub/twin/res/400/?$rid=${rid}`, "", 0);
+          void this.publish(this.iothub(`$iothub/twin/res/400/?$rid=${rid}`), "", 0);
           return;
         }
         const version = (this.reported["$version"] as number) + 1;
         this.reported = { ...mergePatch(this.reported, patch as JsonObject), $version: version };
         this.reportedListeners.emit(this.reported);
-        void this.publish(`$iothub/twin/res/204/?$rid=${rid}&$version=${version}`, "", 0);
+        void this.publish(this.iothub(`$iothub/twin/res/204/?$rid=${rid}&$version=${version}`), "", 0);
       } else if (topic.startsWith("$iothub/methods/res/") && rid) {
         const status = Number(topic.split("/")[3]);
         const text = payload.toString("utf8");

@@ -22,7 +22,7 @@ describe("embedded local hub (npm start's broker: aedes with TLS client certific
       key: readFileSync(pki.server.key),
       serviceIdentities: ["local-hub"],
     });
-    hub = pki.hub(broker.port, "box-emb-1");
+    hub = pki.hub(broker.port, "box-emb-1", "device-scoped");
     await hub.start();
   });
 

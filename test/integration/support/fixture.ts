@@ -59,7 +59,8 @@ export class TestPki {
     return { broker, hub };
   }
 
-  hub(port: number, deviceId: string): LocalHub {
+  /** The local hub's service side for one device; `addressing: "device-scoped"` against the EmbeddedBroker. */
+  hub(port: number, deviceId: string, addressing: "device-scoped" | "shared" = "shared"): LocalHub {
     return new LocalHub({
       host: "127.0.0.1",
       port,
@@ -69,6 +70,7 @@ export class TestPki {
       key: readFileSync(this.service.key),
       serviceId: this.serviceId,
       deviceId,
+      addressing,
     });
   }
 }
