@@ -4,6 +4,7 @@ import type { KeyValueStore } from "../ports/storage";
 import type { ScopedLogger } from "../ports/logger";
 import type { PatternSpec, PatternTarget } from "./led-patterns";
 import { errorMessage } from "../core/listeners";
+import { SECURITY_KEYS } from "../update/security-floor";
 
 /**
  * The KeyValueStore keys a factory reset erases: everything the owner or the cloud configured, and the state
@@ -19,9 +20,11 @@ import { errorMessage } from "../core/listeners";
  *
  * Kept: the device identity, which shares the preference domain "kisme" on the device —
  * `deviceId`, `cert.len`, `cert.0`…, `key.len`, `key.0`… (modules/device-credentials) — so a reset device can
- * still authenticate to bootstrap and the hub. Also kept: the trusted roots (resources), the firmware and its
- * update state (the OTA partitions), the telemetry outbox (RecordStorage, not a KeyValueStore key), and
- * `time.floor`, the last trusted time (TimeSanity): a reset must not let the clock go back.
+ * still authenticate to bootstrap and the hub. Also kept: the security-version floor of over-the-air updates
+ * (`fw.secfloor`, `fw.secpending`: src/update/security-floor.ts), so a reset never re-opens a downgrade; the
+ * trusted roots (resources), the firmware and its update state (the OTA partitions), the telemetry outbox
+ * (RecordStorage, not a KeyValueStore key), and `time.floor`, the last trusted time (TimeSanity): a reset must
+ * not let the clock go back.
  */
 export const FACTORY_RESET_KEYS: readonly string[] = Object.freeze(["config", "wifi", "boot.assign", "settings", "boot.count", "safe.mode"]);
 
@@ -30,12 +33,18 @@ export function isIdentityKey(key: string): boolean {
   return key === "deviceId" || /^(cert|key)\.(len|\d+)$/.test(key);
 }
 
+/** Keys of the update security floor: never erased by a factory reset. */
+export function isSecurityFloorKey(key: string): boolean {
+  return SECURITY_KEYS.includes(key);
+}
+
 /**
- * Deletes `keys` (identity keys are refused with a RangeError before anything is deleted). Every key is tried;
- * returns the keys that failed with their errors.
+ * Deletes `keys` (identity and security-floor keys are refused with a RangeError before anything is deleted).
+ * Every key is tried; returns the keys that failed with their errors.
  */
 export function eraseKeys(store: KeyValueStore, keys: readonly string[] = FACTORY_RESET_KEYS): { key: string; error: string }[] {
   for (const key of keys) if (isIdentityKey(key)) throw new RangeError(`factory reset must not erase the device identity (${key})`);
+  for (const key of keys) if (isSecurityFloorKey(key)) throw new RangeError(`factory reset must not erase the update security floor (${key})`);
   const failed: { key: string; error: string }[] = [];
   for (const key of keys) {
     try {

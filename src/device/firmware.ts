@@ -40,6 +40,7 @@ import type { UpdateWriter } from "../ports/update-writer";
 import { GuardedHttpStreamClient } from "../net/guarded-http-stream";
 import { OtaManager, type OtaManagerOptions } from "../update/ota-manager";
 import { attachOta } from "../update/ota-wiring";
+import { SecurityFloor } from "../update/security-floor";
 import type { WatchdogPort } from "../ports/watchdog";
 import { LoopWatchdog } from "./watchdog";
 import { SafeMode, type SafeModeOptions } from "../boot/safe-mode";
@@ -421,6 +422,9 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   if (platform.httpStream && platform.crypto && platform.updateWriter && config.releaseKey && platform.restart) {
     ota = new OtaManager({
       currentVersion: config.firmwareVersion,
+      product: profile.name,
+      securityFloor: new SecurityFloor(platform.store, (message) => log("ota").error("security floor problem", { message })),
+      wallClock: () => (clock.valid ? clock.now() : undefined),
       clock,
       random: platform.random,
       logger: log("ota"),

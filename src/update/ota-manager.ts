@@ -10,7 +10,8 @@ import { Backoff, type BackoffOptions } from "../core/backoff";
 import { toHex } from "../core/bytes";
 import { Listeners, errorMessage } from "../core/listeners";
 import { redactUrlsIn, redactingLogger } from "../net/url-redaction";
-import { OtaError, checkManifest, compareVersions, parseManifest, type FirmwareManifest, type ParsedUrl } from "./update-manifest";
+import { OtaError, checkManifest, compareVersions, isFirmwareProduct, parseManifest, type FirmwareManifest, type FirmwareProduct, type ParsedUrl } from "./update-manifest";
+import type { SecurityFloor } from "./security-floor";
 
 export type OtaStatus = "idle" | "downloading" | "verifying" | "applying" | "rebooting" | "succeeded" | "failed" | "rolledBack";
 
@@ -33,6 +34,12 @@ export interface OtaReporter {
 export interface OtaManagerOptions {
   /** The version of this build (compared with the desired one). */
   readonly currentVersion: string;
+  /** The product of this build (its profile name): images signed for another product are refused. */
+  readonly product: FirmwareProduct;
+  /** The security-version floor (NVS): images below it are refused; raised when an update is confirmed. */
+  readonly securityFloor: SecurityFloor;
+  /** Wall-clock time (ms since the epoch) when the clock is valid (SNTP), else undefined: expiring manifests wait for it. */
+  readonly wallClock: () => number | undefined;
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: ScopedLogger;
@@ -74,6 +81,7 @@ export interface OtaManagerOptions {
 const duration = (ms: number): string => (ms < 10_000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`);
 
 const imageKey = (version: string, sha256: string): string => `${version}/${sha256.toLowerCase()}`;
+const manifestKey = (m: FirmwareManifest): string => `${imageKey(m.version, m.sha256)}/${m.signature}`;
 
 /** One download into one update session: chunked writes, hashing as it goes, resume with Range, stall watch, retries. */
 class Download {
@@ -303,7 +311,11 @@ export class OtaManager {
   private lastReportAt = -Infinity;
   private reportedStep = -1;
   private confirming = false;
-  /** Images not to start again from the twin by themselves (failed this boot, or rolled back). */
+  /**
+   * Not to start again from the twin by themselves: images (imageKey) that failed this boot or were rolled back,
+   * and manifests (manifestKey) the checks refused — a manifest signed again for the same image (a new expiry,
+   * say) is checked afresh.
+   */
   private readonly refused = new Set<string>();
   private lastDesired: unknown;
   private readonly statusListeners: Listeners<FirmwareReport>;
@@ -314,6 +326,7 @@ export class OtaManager {
     this.log = redactingLogger(o.logger);
     this.statusListeners = new Listeners<FirmwareReport>((e) => this.log.error("firmware status listener failed", { error: errorMessage(e) }));
     compareVersions(o.currentVersion, o.currentVersion); // throws on a malformed build version
+    if (!isFirmwareProduct(o.product)) throw new RangeError(`not a firmware product: ${JSON.stringify(o.product)}`);
   }
 
   get status(): FirmwareReport {
@@ -336,6 +349,9 @@ export class OtaManager {
    */
   boot(): void {
     const boot = this.o.writer.bootState();
+    // A selected image that is no longer pending was confirmed (the floor rises, also when a restart came between
+    // the confirmation and the raise) or rolled back (the record goes).
+    if (!boot.pendingVerification) this.settleFloor();
     if (boot.pendingVerification) {
       const max = this.o.maxPendingBoots ?? 3;
       this.targetVersion = this.o.currentVersion;
@@ -391,6 +407,7 @@ export class OtaManager {
         this.o.clock.clearTimeout(this.confirmTimer);
         this.confirmTimer = undefined;
         this.log.info("new firmware confirmed", { version: this.o.currentVersion });
+        this.settleFloor();
         this.lastError = null;
         this.setState("succeeded", false);
         // A manifest that arrived while this image was unconfirmed (the first twin sync) is acted on now.
@@ -435,7 +452,7 @@ export class OtaManager {
       this.log.warn("firmware manifest ignored while an image is being applied or confirmed", { version: m.version });
       return this.status;
     }
-    if (!force && this.refused.has(key)) {
+    if (!force && (this.refused.has(key) || this.refused.has(manifestKey(m)))) {
       this.log.info("not retrying an image that failed or was rolled back (use startUpdate)", { version: m.version });
       return this.status;
     }
@@ -478,9 +495,17 @@ export class OtaManager {
     let url: ParsedUrl;
     try {
       const slots = this.o.writer.slots();
-      url = checkManifest(m, { currentVersion: this.o.currentVersion, slotSize: slots.nextSlotSize }, this.o.crypto, this.o.publicKey);
+      const securityFloor = this.o.securityFloor.floor();
+      if (securityFloor === undefined) throw new OtaError("security-version", "the stored security floor is unusable; every image is refused");
+      url = checkManifest(
+        m,
+        { currentVersion: this.o.currentVersion, slotSize: slots.nextSlotSize, product: this.o.product, securityFloor, now: this.o.wallClock() },
+        this.o.crypto,
+        this.o.publicKey,
+      );
     } catch (error) {
-      this.refused.add(imageKey(m.version, m.sha256));
+      // Refused for good, except what passes by itself (a clock not set yet): the next twin sync tries again.
+      if (!(error instanceof OtaError && error.retryable)) this.refused.add(manifestKey(m));
       this.failWith(error);
       return;
     }
@@ -524,6 +549,15 @@ export class OtaManager {
     }
     this.setState("applying");
     try {
+      // Before the image is selected: once it is confirmed the floor rises to its security version.
+      this.o.securityFloor.setPending({ version: m.version, securityVersion: m.securityVersion });
+    } catch (error) {
+      session.cancel();
+      this.refused.add(imageKey(m.version, m.sha256));
+      this.failWith(new OtaError("write-failed", `cannot record the image's security version: ${errorMessage(error)}`));
+      return;
+    }
+    try {
       session.complete();
     } catch (error) {
       session.cancel();
@@ -538,6 +572,13 @@ export class OtaManager {
       this.rebootTimer = undefined;
       this.o.restart();
     }, delay);
+  }
+
+  /** Raises the security floor to a confirmed image's security version, or forgets the record of one that was not. */
+  private settleFloor(): void {
+    const before = this.o.securityFloor.floor();
+    const after = this.o.securityFloor.confirm(this.o.currentVersion);
+    if (after !== undefined && before !== undefined && after > before) this.log.info("security floor raised", { from: before, to: after, version: this.o.currentVersion });
   }
 
   private rollback(reason: string): void {

@@ -3,8 +3,17 @@ import { utf8 } from "../core/bytes";
 import { isJsonObject } from "../azure/twin";
 import { FIRMWARE_STORAGE_RULE, hostMatches } from "../net/egress-policy";
 
-/** The desired twin property `firmware`: which image the device should run. */
+/** The products a firmware image is built for: the profile name of the running firmware (FirmwareConfig.profile). */
+export type FirmwareProduct = "box" | "light";
+export const FIRMWARE_PRODUCTS: readonly FirmwareProduct[] = Object.freeze(["box", "light"]);
+
+/** The highest security version a manifest may carry (it fits an NVS i32 and stays exact everywhere). */
+export const MAX_SECURITY_VERSION = 2_147_483_647;
+
+/** The desired twin property `firmware`: which image the device should run (format kisme-fw:v2). */
 export interface FirmwareManifest {
+  /** The product the image is for: a KIS.BOX refuses a KIS.LIGHT image and the other way round. Signed. */
+  readonly product: FirmwareProduct;
   readonly version: string;
   /** https URL of the image (Azure blob storage, usually with a SAS token). Not signed: the hash is. */
   readonly url: string;
@@ -12,17 +21,32 @@ export interface FirmwareManifest {
   readonly size: number;
   /** SHA-256 of the image, 64 lower-case hex digits. */
   readonly sha256: string;
+  /**
+   * The image's security version (0..MAX_SECURITY_VERSION, set by the release tool). The device refuses an image
+   * below the floor it keeps (raised to this after a confirmed update, never lowered). Signed.
+   */
+  readonly securityVersion: number;
+  /**
+   * A downgrade: the exact version this manifest replaces. A device running anything else refuses it, and an
+   * older version is installed only with it. Needs `expires`. Signed.
+   */
+  readonly downgradeFrom?: string;
+  /** Seconds since the Unix epoch (UTC) after which the device refuses the manifest; required for a downgrade. Signed. */
+  readonly expires?: number;
+  /** Why the downgrade (reported with it; not signed). Required with `downgradeFrom`. */
+  readonly downgradeReason?: string;
   /** Base64 DER ECDSA P-256 signature over `canonicalMessage(manifest)`. */
   readonly signature: string;
-  /** An older version is installed only when this is true (and signed so). */
-  readonly allowDowngrade?: boolean;
-  readonly downgradeReason?: string;
 }
 
 export type OtaErrorCode =
   | "invalid-manifest"
   | "bad-signature"
   | "downgrade"
+  | "wrong-product"
+  | "security-version"
+  | "expired"
+  | "clock-not-set"
   | "too-large"
   | "egress-denied"
   | "http-status"
@@ -52,22 +76,43 @@ export class OtaError extends Error {
   }
 }
 
-export const CANONICAL_PREFIX = "kisme-fw:v1";
+export const CANONICAL_PREFIX = "kisme-fw:v2";
+
+/** The fields the release key signs. */
+export type SignedFields = Pick<FirmwareManifest, "product" | "version" | "size" | "sha256" | "securityVersion" | "downgradeFrom" | "expires">;
 
 /**
  * The exact bytes the release key signs (UTF-8, "\n" separated, no trailing newline):
  *
- *   kisme-fw:v1
- *   {version}
- *   {size in decimal}
- *   {sha256, lower-case hex}
- *   downgrade={0|1}
+ *   kisme-fw:v2
+ *   product={box|light}
+ *   version={version}
+ *   size={size in decimal}
+ *   sha256={sha256, lower-case hex}
+ *   security-version={security version in decimal}
+ *   downgrade-from={the version a downgrade replaces, or nothing}
+ *   expires={seconds since the epoch, or nothing}
  *
- * The URL is not signed (images may move between storage accounts); the hash pins the bytes. The downgrade flag
- * is signed, so whoever can write the twin cannot roll a fleet back to an old, signed but vulnerable image.
+ * The URL is not signed (images may move between storage accounts); the hash pins the bytes. Everything that
+ * decides whether a device may install the image is signed: whoever can write the twin cannot send a KIS.LIGHT
+ * image to a KIS.BOX, lower the security version, or turn an old release into a downgrade. A downgrade names the
+ * one version it replaces and expires, so it cannot roll a device back later or from another version. Every
+ * field is checked to hold no line break (parseManifest), so the encoding is unambiguous. Version 1 manifests
+ * (`kisme-fw:v1`, which signed only version, size, hash and a downgrade flag) are not accepted: their signed
+ * bytes bind neither product nor security version, and a v1 downgrade would roll back any device forever.
+ * The prefix keeps a v1 signature from ever verifying as v2.
  */
-export function canonicalMessage(m: Pick<FirmwareManifest, "version" | "size" | "sha256" | "allowDowngrade">): string {
-  return `${CANONICAL_PREFIX}\n${m.version}\n${m.size}\n${m.sha256.toLowerCase()}\ndowngrade=${m.allowDowngrade === true ? 1 : 0}`;
+export function canonicalMessage(m: SignedFields): string {
+  return [
+    CANONICAL_PREFIX,
+    `product=${m.product}`,
+    `version=${m.version}`,
+    `size=${m.size}`,
+    `sha256=${m.sha256.toLowerCase()}`,
+    `security-version=${m.securityVersion}`,
+    `downgrade-from=${m.downgradeFrom ?? ""}`,
+    `expires=${m.expires ?? ""}`,
+  ].join("\n");
 }
 
 const VERSION = /^(\d{1,9})\.(\d{1,9})\.(\d{1,9})(?:-([0-9A-Za-z.-]{1,40}))?$/;
@@ -168,7 +213,25 @@ export interface ManifestChecks {
   readonly currentVersion: string;
   /** Size of the slot the image goes to. */
   readonly slotSize: number;
+  /** The product of the running firmware (its profile name). */
+  readonly product: FirmwareProduct;
+  /** The lowest security version the device still installs (SecurityFloor). */
+  readonly securityFloor: number;
+  /** Wall-clock time (ms since the epoch) when the clock is valid (SNTP), else undefined. */
+  readonly now: number | undefined;
 }
+
+export function isFirmwareProduct(value: unknown): value is FirmwareProduct {
+  return value === "box" || value === "light";
+}
+
+/** A whole number 0..MAX_SECURITY_VERSION. */
+export function isSecurityVersion(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_SECURITY_VERSION;
+}
+
+/** Seconds since the epoch up to the year 9999. */
+const isExpiry = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value) && value > 0 && value < 253_402_300_800;
 
 /** Parses and checks the shape of a desired `firmware` value; throws OtaError("invalid-manifest"). */
 export function parseManifest(value: unknown): FirmwareManifest {
@@ -176,29 +239,42 @@ export function parseManifest(value: unknown): FirmwareManifest {
     throw new OtaError("invalid-manifest", why);
   };
   if (!isJsonObject(value)) return bad("firmware must be an object");
-  const { version, url, size, sha256, signature, allowDowngrade, downgradeReason } = value;
+  const { product, version, url, size, sha256, securityVersion, downgradeFrom, expires, signature, downgradeReason } = value;
+  if (value["allowDowngrade"] !== undefined || (product === undefined && securityVersion === undefined)) {
+    return bad(`not a ${CANONICAL_PREFIX} manifest (no product and securityVersion, or the v1 allowDowngrade): kisme-fw:v1 manifests are no longer accepted; sign it again with scripts/release-image.mjs`);
+  }
+  if (!isFirmwareProduct(product)) return bad(`product must be one of ${FIRMWARE_PRODUCTS.join(", ")}`);
   if (typeof version !== "string" || !isVersion(version)) return bad("version must be MAJOR.MINOR.PATCH[-pre]");
   if (typeof url !== "string" || !parseHttpsUrl(url)) return bad("url must be an https URL");
   if (typeof size !== "number" || !Number.isInteger(size) || size <= 0) return bad("size must be a positive integer");
   if (typeof sha256 !== "string" || !/^[0-9a-fA-F]{64}$/.test(sha256)) return bad("sha256 must be 64 hex digits");
+  if (!isSecurityVersion(securityVersion)) return bad(`securityVersion must be a whole number 0..${MAX_SECURITY_VERSION}`);
+  if (downgradeFrom !== undefined && (typeof downgradeFrom !== "string" || !isVersion(downgradeFrom))) return bad("downgradeFrom must be MAJOR.MINOR.PATCH[-pre]");
+  if (expires !== undefined && !isExpiry(expires)) return bad("expires must be whole seconds since the Unix epoch");
   if (typeof signature !== "string" || signature.length === 0 || signature.length > 200) return bad("signature must be base64 DER");
-  if (allowDowngrade !== undefined && typeof allowDowngrade !== "boolean") return bad("allowDowngrade must be a boolean");
   if (downgradeReason !== undefined && (typeof downgradeReason !== "string" || downgradeReason.length > 200)) return bad("downgradeReason must be a short string");
-  if (allowDowngrade === true && !downgradeReason) return bad("allowDowngrade needs a downgradeReason");
+  if (downgradeFrom !== undefined && expires === undefined) return bad("a downgrade (downgradeFrom) needs an expiry (expires)");
+  if (downgradeFrom !== undefined && !downgradeReason) return bad("a downgrade (downgradeFrom) needs a downgradeReason");
+  if (downgradeFrom === undefined && downgradeReason !== undefined) return bad("downgradeReason is only for a downgrade (downgradeFrom)");
   return {
+    product,
     version,
     url,
     size,
     sha256: sha256.toLowerCase(),
-    signature,
-    ...(allowDowngrade !== undefined ? { allowDowngrade } : {}),
+    securityVersion,
+    ...(downgradeFrom !== undefined ? { downgradeFrom } : {}),
+    ...(expires !== undefined ? { expires } : {}),
     ...(typeof downgradeReason === "string" ? { downgradeReason } : {}),
+    signature,
   };
 }
 
 /**
- * Everything that can be checked before a byte is downloaded: size against the slot, the URL against the egress
- * table's blob-storage rule (parseFirmwareUrl), the version against the running one, and the signature. Returns
+ * Everything that can be checked before a byte is downloaded, cheapest first: size against the slot, the URL
+ * against the egress table's blob-storage rule (parseFirmwareUrl), the product, the security version against the
+ * floor, the version against the running one (an older one only as a downgrade that names the running version),
+ * the expiry against the clock (refused while the clock is not valid), and the signature over all of it. Returns
  * the parsed URL. (The connection itself is checked against the whole table again, like every other one.)
  */
 export function checkManifest(m: FirmwareManifest, checks: ManifestChecks, crypto: CryptoPort, publicKey: Uint8Array): ParsedUrl {
@@ -208,8 +284,21 @@ export function checkManifest(m: FirmwareManifest, checks: ManifestChecks, crypt
   if (!parseFirmwareUrl(m.url)) {
     throw new OtaError("egress-denied", `${url.host}:${url.port} is not firmware blob storage (https, ${FIRMWARE_STORAGE_RULE.host}, port ${FIRMWARE_STORAGE_RULE.port})`);
   }
-  const order = compareVersions(m.version, checks.currentVersion);
-  if (order < 0 && m.allowDowngrade !== true) throw new OtaError("downgrade", `${m.version} is older than the running ${checks.currentVersion}`);
+  if (m.product !== checks.product) throw new OtaError("wrong-product", `the image is for the product "${m.product}", this device is "${checks.product}"`);
+  if (m.securityVersion < checks.securityFloor) {
+    throw new OtaError("security-version", `security version ${m.securityVersion} is below this device's floor ${checks.securityFloor}`);
+  }
+  if (m.downgradeFrom !== undefined && m.downgradeFrom !== checks.currentVersion) {
+    throw new OtaError("downgrade", `the manifest replaces ${m.downgradeFrom}, this device runs ${checks.currentVersion}`);
+  }
+  if (compareVersions(m.version, checks.currentVersion) < 0 && m.downgradeFrom === undefined) {
+    throw new OtaError("downgrade", `${m.version} is older than the running ${checks.currentVersion}`);
+  }
+  if (m.expires !== undefined) {
+    // Retryable: refused only until SNTP has set the clock (no TLS, and so no twin, before that anyway).
+    if (checks.now === undefined) throw new OtaError("clock-not-set", "the manifest expires and the clock is not set yet (SNTP)", true);
+    if (checks.now >= m.expires * 1000) throw new OtaError("expired", `the manifest expired at ${new Date(m.expires * 1000).toISOString()}`);
+  }
   const signature = decodeBase64(m.signature);
   if (!signature || !crypto.verifyP256(publicKey, utf8(canonicalMessage(m)), signature)) {
     throw new OtaError("bad-signature", "the manifest's signature does not verify with the firmware's release key");

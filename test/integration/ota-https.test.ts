@@ -3,7 +3,7 @@ import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from "no
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkManifest, parseManifest, type FirmwareManifest } from "../../src/update/update-manifest";
+import { OtaError, checkManifest, parseManifest, type FirmwareManifest, type ManifestChecks } from "../../src/update/update-manifest";
 import { NodeCrypto } from "../../host/adapters/node-crypto";
 import { BLOB, BlobServer, serveBlob, type BlobHandler } from "./support/blob-server";
 import { MemoryLogger, TestPki } from "./support/fixture";
@@ -177,6 +177,13 @@ describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed 
       requests: 3,
     },
     { name: "a downgrade", manifest: () => signed({ version: "1.2.0" }), error: /^downgrade: 1\.2\.0 is older than the running 1\.2\.3$/, requests: 0 },
+    { name: "a KIS.LIGHT image on a KIS.BOX", manifest: () => signed({ product: "light" }), error: /^wrong-product: the image is for the product "light", this device is "box"$/, requests: 0 },
+    {
+      name: "an expired downgrade",
+      manifest: () => signed({ version: "1.2.0", downgradeFrom: FACTORY, expires: Math.floor(Date.now() / 1000) - 1, downgradeReason: "too late" }),
+      error: /^expired: the manifest expired at /,
+      requests: 0,
+    },
   ];
 
   for (const c of FAILURES) {
@@ -264,22 +271,41 @@ describe("OTA over real HTTPS (loopback blob server, egress policy, file-backed 
     const url = `https://${BLOB}/firmware/kisbox-1.3.0.bin?sig=x`;
     const run = (...args: string[]): string => execFileSync(process.execPath, [script, "--key", keyFile, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     const publicKey = new Uint8Array(Buffer.from(run("--print-public-key").trim(), "base64"));
-    const patch = JSON.parse(run("--image", imageFile, "--version", "1.3.0", "--url", url)) as { firmware: unknown };
+    const patch = JSON.parse(run("--image", imageFile, "--product", "box", "--security-version", "3", "--version", "1.3.0", "--url", url)) as { firmware: unknown };
     const m = parseManifest(patch.firmware);
+    assert.equal(m.product, "box");
+    assert.equal(m.securityVersion, 3);
     assert.equal(m.size, image.length);
     assert.equal(m.sha256, createHash("sha256").update(image).digest("hex"));
-    const checks = { currentVersion: FACTORY, slotSize: SLOT_SIZE };
+    const checks: ManifestChecks = { currentVersion: FACTORY, slotSize: SLOT_SIZE, product: "box", securityFloor: 3, now: Date.now() };
     assert.equal(checkManifest(m, checks, new NodeCrypto(), publicKey).host, BLOB);
     assert.throws(() => checkManifest(m, checks, new NodeCrypto(), publicKeyDer), /bad-signature|signature/);
-    const down = parseManifest(JSON.parse(run("--image", imageFile, "--version", "1.0.0", "--url", url, "--allow-downgrade", "--reason", "1.2.3 breaks the LEDs")).firmware);
+    const report = (re: RegExp) => (e: unknown) => e instanceof OtaError && re.test(e.report);
+    assert.throws(() => checkManifest(m, { ...checks, product: "light" }, new NodeCrypto(), publicKey), report(/^wrong-product: /));
+    assert.throws(() => checkManifest(m, { ...checks, securityFloor: 4 }, new NodeCrypto(), publicKey), report(/^security-version: .* below this device's floor 4$/));
+    // A downgrade from exactly 1.2.3, valid for an hour.
+    const down = parseManifest(
+      JSON.parse(run("--image", imageFile, "--product", "box", "--security-version", "3", "--version", "1.0.0", "--url", url, "--downgrade-from", FACTORY, "--expires", "1h", "--reason", "1.2.3 breaks the LEDs")).firmware,
+    );
     assert.equal(down.downgradeReason, "1.2.3 breaks the LEDs");
+    assert.equal(down.downgradeFrom, FACTORY);
+    assert.ok(down.expires !== undefined && Math.abs(down.expires - (Date.now() / 1000 + 3600)) < 60, String(down.expires));
     assert.equal(checkManifest(down, checks, new NodeCrypto(), publicKey).host, BLOB);
-    // And a device with that key built in installs it.
+    assert.throws(() => checkManifest(down, { ...checks, currentVersion: "1.2.4" }, new NodeCrypto(), publicKey), report(/^downgrade: the manifest replaces 1\.2\.3, this device runs 1\.2\.4$/));
+    assert.throws(() => checkManifest(down, { ...checks, now: Date.now() + 3601_000 }, new NodeCrypto(), publicKey), report(/^expired: /));
+    assert.throws(() => checkManifest(down, { ...checks, now: undefined }, new NodeCrypto(), publicKey), report(/^clock-not-set: /));
+    // And a device with that key built in installs it (and, once confirmed, keeps floor 3).
     const d = powerOn({ publicKey });
     blobs.images.set("/firmware/kisbox-1.3.0.bin", image);
     d.ota.onDesired({ properties: patch, version: 2, full: true });
     await waitFor(settled(d), "the update to finish", 10_000);
     assert.equal(d.ota.status.status, "rebooting", d.ota.status.lastError ?? "");
+    assert.deepEqual(d.floor.pending(), { version: "1.3.0", securityVersion: 3 });
+    const booted = powerOn({ publicKey });
+    booted.ota.hubConnected();
+    await waitFor(() => booted.ota.status.status === "succeeded", "the confirmation", 5000);
+    assert.equal(booted.floor.floor(), 3);
+    assert.equal(powerOn({ publicKey }).floor.floor(), 3, "the floor after another power-on");
   });
 
   it("rolls back a new image that keeps restarting before it reaches the hub (boot count)", async () => {

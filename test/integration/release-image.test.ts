@@ -36,7 +36,7 @@ describe("scripts/release-image.mjs refuses an image with development credential
   function release(file: string, ...extra: string[]): { status: number | null; stdout: string; stderr: string } {
     const env = { ...process.env };
     delete env.KISME_DEV_CREDENTIALS;
-    const r = spawnSync(process.execPath, [join(ROOT, "scripts/release-image.mjs"), "--key", key, "--version", "1.3.0", "--url", URL, "--image", file, ...extra], { cwd: ROOT, env, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [join(ROOT, "scripts/release-image.mjs"), "--key", key, "--product", "box", "--security-version", "0", "--version", "1.3.0", "--url", URL, "--image", file, ...extra], { cwd: ROOT, env, encoding: "utf8" });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -90,12 +90,74 @@ describe("scripts/release-image.mjs refuses an image with development credential
 
   it("searches the folder KISME_DEV_CREDENTIALS names", () => {
     const file = image("named.bin", readFileSync(ca.certDer));
-    const r = spawnSync(process.execPath, [join(ROOT, "scripts/release-image.mjs"), "--key", key, "--version", "1.3.0", "--url", URL, "--image", file], {
+    const r = spawnSync(process.execPath, [join(ROOT, "scripts/release-image.mjs"), "--key", key, "--product", "box", "--security-version", "0", "--version", "1.3.0", "--url", URL, "--image", file], {
       cwd: ROOT,
       env: { ...process.env, KISME_DEV_CREDENTIALS: devPki },
       encoding: "utf8",
     });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /Some_Local_CA\.der, at byte/);
+  });
+});
+
+describe("scripts/release-image.mjs signs kisme-fw:v2 manifests: product, security version, downgrade-from, expiry", function () {
+  this.timeout(60_000);
+  let dir: string;
+  let key: string;
+  let file: string;
+
+  before(() => {
+    dir = tempDir("release-v2");
+    key = join(dir, "release.pem");
+    execFileSync("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key], { stdio: "ignore" });
+    file = join(dir, "image.bin");
+    writeFileSync(file, randomBytes(10_000));
+  });
+
+  function release(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const env = { ...process.env };
+    delete env.KISME_DEV_CREDENTIALS;
+    const r = spawnSync(process.execPath, [join(ROOT, "scripts/release-image.mjs"), "--key", key, "--url", URL, "--image", file, ...args], { cwd: ROOT, env, encoding: "utf8" });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  it("needs the product and the security version", () => {
+    assert.match(release("--version", "1.3.0", "--security-version", "1").stderr, /--product must be box or light/);
+    assert.match(release("--version", "1.3.0", "--product", "kisbox", "--security-version", "1").stderr, /--product must be box or light/);
+    for (const sv of [undefined, "-1", "1.5", "01", "2147483648", "x"]) {
+      const r = release("--version", "1.3.0", "--product", "light", ...(sv === undefined ? [] : ["--security-version", sv]));
+      assert.equal(r.status, 1, String(sv));
+      assert.match(r.stderr, /--security-version must be a whole number 0\.\.2147483647/);
+    }
+    const r = release("--version", "1.3.0", "--product", "light", "--security-version", "7");
+    assert.equal(r.status, 0, r.stderr);
+    const { firmware } = JSON.parse(r.stdout) as { firmware: Record<string, unknown> };
+    assert.deepEqual(Object.keys(firmware), ["product", "version", "url", "size", "sha256", "securityVersion", "signature"]);
+    assert.equal(firmware.product, "light");
+    assert.equal(firmware.securityVersion, 7);
+  });
+
+  it("signs a downgrade only with the version it replaces, an expiry and a reason; the old flag is refused", () => {
+    const base = ["--product", "box", "--security-version", "2", "--version", "1.0.0"];
+    assert.match(release(...base, "--allow-downgrade", "--reason", "x").stderr, /--allow-downgrade was the kisme-fw:v1 downgrade flag/);
+    assert.match(release(...base, "--downgrade-from", "1.2.3", "--reason", "x").stderr, /--downgrade-from needs --expires/);
+    assert.match(release(...base, "--downgrade-from", "1.2.3", "--expires", "2d").stderr, /--downgrade-from needs --reason/);
+    assert.match(release(...base, "--downgrade-from", "0.9.0", "--expires", "2d", "--reason", "x").stderr, /1\.0\.0 is not older, so this is no downgrade/);
+    assert.match(release(...base, "--downgrade-from", "1.2", "--expires", "2d", "--reason", "x").stderr, /--downgrade-from must be MAJOR\.MINOR\.PATCH/);
+    assert.match(release(...base, "--reason", "x").stderr, /--reason is only for --downgrade-from/);
+    assert.match(release(...base, "--downgrade-from", "1.2.3", "--expires", "2020-01-01T00:00:00Z", "--reason", "x").stderr, /is not in the future/);
+    assert.match(release(...base, "--downgrade-from", "1.2.3", "--expires", "tomorrow", "--reason", "x").stderr, /give an ISO 8601 time with its zone/);
+    assert.match(release(...base, "--downgrade-from", "1.2.3", "--expires", "2030-01-01T00:00:00", "--reason", "x").stderr, /give an ISO 8601 time with its zone/, "no zone: refused");
+    const ok = release(...base, "--downgrade-from", "1.2.3", "--expires", "2099-01-01T00:00:00Z", "--reason", "1.2.3 breaks the LEDs");
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stderr, /warning: this downgrade stays valid until 2099-01-01T00:00:00\.000Z; keep downgrade windows short/);
+    const { firmware } = JSON.parse(ok.stdout) as { firmware: Record<string, unknown> };
+    assert.equal(firmware.downgradeFrom, "1.2.3");
+    assert.equal(firmware.expires, Date.UTC(2099, 0, 1) / 1000);
+    assert.equal(firmware.downgradeReason, "1.2.3 breaks the LEDs");
+    const relative = JSON.parse(release(...base, "--downgrade-from", "1.2.3", "--expires", "36h", "--reason", "x").stdout) as { firmware: { expires: number } };
+    assert.ok(Math.abs(relative.firmware.expires - (Date.now() / 1000 + 36 * 3600)) < 60);
+    const plain = JSON.parse(release("--product", "box", "--security-version", "2", "--version", "1.4.0", "--expires", "4102444800").stdout) as { firmware: { expires: number } };
+    assert.equal(plain.firmware.expires, 4102444800, "any manifest may expire");
   });
 });

@@ -34,7 +34,7 @@ describe("KIS.BOX firmware in the Moddable simulator (mcsim)", function () {
   async function publish(version: string, bytes: number, key = releaseKey): Promise<Buffer> {
     const image = randomBytes(bytes);
     const url = cloud.blobs.put(`/fw/kisbox-${version}.bin`, image) + "?sv=2024-01-01&sig=x";
-    await cloud.hub.updateDesired({ firmware: { ...signRelease(image, key, { version, url }) } });
+    await cloud.hub.updateDesired({ firmware: { ...signRelease(image, key, { product: "box", version, url }) } });
     return image;
   }
 

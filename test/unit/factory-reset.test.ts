@@ -1,5 +1,6 @@
 import assert from "../support/assert";
-import { FACTORY_RESET_KEYS, FactoryReset, eraseKeys, isIdentityKey, type FactoryResetOutcome } from "../../src/device/factory-reset";
+import { FACTORY_RESET_KEYS, FactoryReset, eraseKeys, isIdentityKey, isSecurityFloorKey, type FactoryResetOutcome } from "../../src/device/factory-reset";
+import { SECURITY_FLOOR_KEY, SECURITY_PENDING_KEY, SecurityFloor } from "../../src/update/security-floor";
 import type { PatternSpec } from "../../src/device/led-patterns";
 import type { ButtonInput, EdgeListener } from "../../src/ports/gpio";
 import { MemoryStore, type KeyValueStore } from "../../src/ports/storage";
@@ -161,5 +162,20 @@ describe("FactoryReset", () => {
     assert.deepEqual(new ConfigStore({ store, defaults: EMPTY_CONFIG, importLegacy: true }).config, EMPTY_CONFIG);
     assert.equal(store.get("deviceId"), "box-1");
     assert.equal(store.get("cert.0"), "pem");
+  });
+
+  it("keeps the update security floor: not among the erased keys, and eraseKeys refuses it", () => {
+    assert.ok(isSecurityFloorKey(SECURITY_FLOOR_KEY) && isSecurityFloorKey(SECURITY_PENDING_KEY));
+    for (const key of FACTORY_RESET_KEYS) assert.ok(!isSecurityFloorKey(key), key);
+    assert.throws(() => eraseKeys(new MemoryStore(), ["config", SECURITY_FLOOR_KEY]), (e) => e instanceof RangeError && /security floor \(fw\.secfloor\)/.test(e.message));
+    assert.throws(() => eraseKeys(new MemoryStore(), [SECURITY_PENDING_KEY]), RangeError);
+    const store = new MemoryStore();
+    new SecurityFloor(store).raise(7);
+    new SecurityFloor(store).setPending({ version: "2.0.0", securityVersion: 8 });
+    store.set("config", "{}");
+    assert.deepEqual(eraseKeys(store), []);
+    assert.equal(store.get("config"), undefined);
+    assert.equal(new SecurityFloor(store).floor(), 7);
+    assert.deepEqual(new SecurityFloor(store).pending(), { version: "2.0.0", securityVersion: 8 });
   });
 });

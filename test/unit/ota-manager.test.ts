@@ -12,6 +12,8 @@ import { BOOTLOADER_ROLLBACK_REASON, PartitionUpdateWriter } from "../../src/upd
 import { SimulatedPartitions } from "../../src/update/simulated-partitions";
 import { MemoryStore } from "../../src/ports/storage";
 import { RingLog } from "../../src/core/ring-log";
+import { SECURITY_FLOOR_KEY, SECURITY_PENDING_KEY, SecurityFloor } from "../../src/update/security-floor";
+import { eraseKeys } from "../../src/device/factory-reset";
 
 const KEY = new Uint8Array(65).fill(7);
 KEY[0] = 4;
@@ -21,8 +23,11 @@ const HOST = "kismefw.blob.core.windows.net";
 const CHUNK = 1024;
 const IMAGE = testImage(10 * CHUNK + 300);
 
+/** Wall-clock time of the tests' devices (their clock is valid unless a test says otherwise). */
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
+
 function manifest(fields: Partial<FirmwareManifest> = {}, key = KEY, image = IMAGE): FirmwareManifest {
-  const base = { version: "1.3.0", url: `https://${HOST}/fw/kisbox.bin?sig=x`, size: image.length, sha256: toHex(sha256(image)), ...fields };
+  const base = { product: "box" as const, version: "1.3.0", url: `https://${HOST}/fw/kisbox.bin?sig=x`, size: image.length, sha256: toHex(sha256(image)), securityVersion: 0, ...fields };
   return { ...base, signature: encodeBase64(fakeSign(key, utf8(canonicalMessage(base)))) };
 }
 
@@ -30,8 +35,13 @@ interface Reported extends FirmwareReport {
   at: number;
 }
 
-function setup<W extends UpdateWriter = MemoryUpdateWriter>(options: { running?: string; writer?: W; clock?: ManualClock; overrides?: Partial<OtaManagerOptions> } = {}) {
+function setup<W extends UpdateWriter = MemoryUpdateWriter>(
+  options: { running?: string; writer?: W; clock?: ManualClock; store?: MemoryStore; wallClock?: () => number | undefined; overrides?: Partial<OtaManagerOptions> } = {},
+) {
   const clock = options.clock ?? new ManualClock();
+  /** The device's NVS: the security floor lives here (and, with PartitionUpdateWriter, the update record). */
+  const store = options.store ?? new MemoryStore();
+  const floor = new SecurityFloor(store);
   const running = options.running ?? "1.2.3";
   const writer = (options.writer ?? new MemoryUpdateWriter(running, 64 * 1024)) as W;
   const stream = new FakeHttpStream();
@@ -41,6 +51,9 @@ function setup<W extends UpdateWriter = MemoryUpdateWriter>(options: { running?:
   const ack = { mode: "accept" as "accept" | "refuse" | "hang" };
   const ota = new OtaManager({
     currentVersion: running,
+    product: "box",
+    securityFloor: floor,
+    wallClock: options.wallClock ?? (() => NOW + clock.monotonic()),
     clock,
     random: new SequenceRandom([0.5]),
     logger: scoped(silentLogger, "ota"),
@@ -71,7 +84,7 @@ function setup<W extends UpdateWriter = MemoryUpdateWriter>(options: { running?:
   ota.boot();
   const statuses = (): string[] => reports.map((r) => r.status).filter((s, i, all) => i === 0 || all[i - 1] !== s);
   const desire = (m: unknown, version = 2): void => ota.onDesired({ properties: { firmware: m }, version, full: false });
-  return { clock, writer, stream, crypto, reports, ota, statuses, desire, ack, restarts: () => restarts };
+  return { clock, writer, stream, crypto, reports, ota, statuses, desire, ack, store, floor, restarts: () => restarts };
 }
 
 /** Serves the image (or the given bytes) whole with a 200 in 1000-byte pieces. */
@@ -335,6 +348,68 @@ describe("OtaManager", () => {
     assert.equal(t.ota.status.targetVersion, "1.4.0");
   });
 
+  describe("what a manifest may do: product, security version, downgrade, expiry", () => {
+    it("refuses another product's image before a byte is fetched", () => {
+      const t = setup();
+      t.desire(manifest({ product: "light" }));
+      assert.equal(t.ota.status.status, "failed");
+      assert.equal(t.ota.status.lastError, 'wrong-product: the image is for the product "light", this device is "box"');
+      assert.equal(t.stream.exchanges.length, 0);
+      assert.equal(t.writer.begun, 0);
+      const light = setup({ overrides: { product: "light" } });
+      light.desire(manifest({ product: "light" }));
+      assert.equal(light.stream.exchanges.length, 1, "a KIS.LIGHT takes it");
+    });
+
+    it("an unusable floor record refuses every image (fails closed) and is never overwritten", () => {
+      const store = new MemoryStore();
+      store.set(SECURITY_FLOOR_KEY, "seven");
+      const t = setup({ store });
+      t.desire(manifest({ securityVersion: 1_000_000 }));
+      assert.equal(t.ota.status.lastError, "security-version: the stored security floor is unusable; every image is refused");
+      assert.equal(t.stream.exchanges.length, 0);
+      assert.equal(t.floor.raise(9), undefined);
+      assert.equal(store.get(SECURITY_FLOOR_KEY), "seven");
+    });
+
+    it("a downgrade installs only on the version it names, before its expiry", async () => {
+      const expires = NOW / 1000 + 3600;
+      const down = manifest({ version: "1.2.0", downgradeFrom: "1.2.3", expires, downgradeReason: "1.2.3 breaks the LEDs" });
+      const wrong = setup({ running: "1.2.4" });
+      wrong.desire(down);
+      assert.equal(wrong.ota.status.lastError, "downgrade: the manifest replaces 1.2.3, this device runs 1.2.4");
+      assert.equal(wrong.stream.exchanges.length, 0);
+      const late = setup({ wallClock: () => expires * 1000 });
+      late.desire(down);
+      assert.equal(late.ota.status.lastError, "expired: the manifest expired at 2026-01-15T13:00:00.000Z");
+      late.desire(down, 3);
+      assert.equal(late.stream.exchanges.length, 0, "an expired manifest is not tried again");
+      late.desire({ ...down, expires: expires + 3600, signature: manifest({ ...down, expires: expires + 3600 }).signature }, 4);
+      assert.equal(late.stream.exchanges.length, 1, "the same image signed again with a later expiry is checked afresh");
+      const t = setup();
+      t.desire(down);
+      assert.equal(t.stream.exchanges.length, 1);
+      serve(t.stream.last);
+      assert.deepEqual(t.statuses(), ["downloading", "verifying", "applying", "rebooting"]);
+    });
+
+    it("refuses an expiring manifest while the clock is not set, and takes it once the clock is valid", () => {
+      let now: number | undefined;
+      const t = setup({ wallClock: () => now });
+      const down = manifest({ version: "1.2.0", downgradeFrom: "1.2.3", expires: NOW / 1000 + 3600, downgradeReason: "1.2.3 breaks the LEDs" });
+      t.desire(down);
+      assert.equal(t.ota.status.lastError, "clock-not-set: the manifest expires and the clock is not set yet (SNTP)");
+      assert.equal(t.stream.exchanges.length, 0);
+      now = NOW;
+      t.desire(down, 3); // the next twin sync
+      assert.equal(t.stream.exchanges.length, 1, "not refused for good");
+      // A manifest without an expiry does not wait for the clock.
+      const u = setup({ wallClock: () => undefined });
+      u.desire(manifest());
+      assert.equal(u.stream.exchanges.length, 1);
+    });
+  });
+
   describe("after the restart", () => {
     /** Installs 1.3.0 in a writer and "reboots" it (the bootloader counts the boot). */
     async function installed(): Promise<{ writer: MemoryUpdateWriter; clock: ManualClock }> {
@@ -448,8 +523,7 @@ describe("OtaManager", () => {
   });
 
   describe("over ESP-IDF style partitions (PartitionUpdateWriter, the bootloader's one-boot rule)", () => {
-    function device() {
-      const store = new MemoryStore();
+    function device(store = new MemoryStore()) {
       const bytes = new Map<string, number>();
       const media = { erase: (label: string) => bytes.set(label, 0), append: (label: string, chunk: Uint8Array) => bytes.set(label, (bytes.get(label) ?? 0) + chunk.length) };
       let restarts = 0;
@@ -457,8 +531,84 @@ describe("OtaManager", () => {
         const partitions = new SimulatedPartitions({ store, media, size: 64 * 1024, factoryVersion: "1.2.3", restart: () => restarts++ });
         return { partitions, writer: new PartitionUpdateWriter({ partitions, store, runningVersion: "1.2.3" }) };
       };
-      return { powerOn, bytes, restarts: () => restarts };
+      return { powerOn, bytes, store, restarts: () => restarts };
     }
+
+    /** Installs `m` on the device and restarts into it: the new image's OtaManager, pending verification. */
+    async function install(d: ReturnType<typeof device>, m: FirmwareManifest, running = "1.2.3", image = IMAGE) {
+      const t = setup({ running, writer: d.powerOn().writer, store: d.store });
+      t.desire(m);
+      serve(t.stream.last, image);
+      await t.clock.advance(1000);
+      assert.equal(t.restarts(), 1, t.ota.status.lastError ?? "restarted");
+      t.ota.dispose();
+      const boot = d.powerOn();
+      const n = setup({ running: boot.writer.slots().runningVersion, writer: boot.writer, store: d.store });
+      assert.equal(n.ota.status.currentVersion, m.version);
+      assert.equal(boot.partitions.running().state, "pendingVerify");
+      return { ...n, partitions: boot.partitions };
+    }
+
+    it("the security floor rises only when the update is confirmed; it survives restarts and a factory reset, and refuses older security versions", async () => {
+      const d = device();
+      const v140 = testImage(3000, 5);
+      const n = await install(d, manifest({ version: "1.4.0", securityVersion: 5 }, KEY, v140), "1.2.3", v140);
+      assert.equal(n.floor.floor(), 0, "not raised while the image is pending");
+      assert.deepEqual(n.floor.pending(), { version: "1.4.0", securityVersion: 5 });
+      n.ota.hubConnected();
+      await flush();
+      assert.equal(n.partitions.running().state, "valid");
+      assert.equal(d.store.get(SECURITY_FLOOR_KEY), "5");
+      assert.equal(d.store.get(SECURITY_PENDING_KEY), undefined, "the pending record is gone once it raised the floor");
+      n.ota.dispose();
+
+      // A restart: the same NVS, the same floor.
+      const again = setup({ running: "1.4.0", writer: d.powerOn().writer, store: d.store });
+      assert.equal(again.floor.floor(), 5);
+      again.desire(manifest({ version: "1.5.0", securityVersion: 4 }), 3);
+      assert.equal(again.ota.status.status, "failed");
+      assert.equal(again.ota.status.lastError, "security-version: security version 4 is below this device's floor 5");
+      assert.equal(again.stream.exchanges.length, 0, "refused before a byte is fetched");
+      again.ota.dispose();
+
+      // A factory reset erases the configuration, not the floor.
+      d.store.set("config", "{}");
+      assert.deepEqual(eraseKeys(d.store), []);
+      assert.equal(d.store.get("config"), undefined);
+      const reset = setup({ running: "1.4.0", writer: d.powerOn().writer, store: d.store });
+      assert.equal(reset.floor.floor(), 5);
+      reset.desire(manifest({ version: "1.5.0", securityVersion: 4 }), 2);
+      assert.match(reset.ota.status.lastError ?? "", /^security-version: /);
+      reset.desire(manifest({ version: "1.5.1", securityVersion: 5 }), 3);
+      assert.equal(reset.stream.exchanges.length, 1, "at the floor is fine");
+      reset.ota.dispose();
+    });
+
+    it("a rolled-back image never raises the floor", async () => {
+      const d = device();
+      d.store.set(SECURITY_FLOOR_KEY, "2");
+      const n = await install(d, manifest({ securityVersion: 7 }));
+      n.ota.dispose();
+      // Restarted before it reached the hub: the bootloader goes back to 1.2.3.
+      const old = d.powerOn();
+      assert.equal(old.writer.slots().runningVersion, "1.2.3");
+      const t = setup({ running: "1.2.3", writer: old.writer, store: d.store });
+      assert.equal(t.ota.status.status, "rolledBack");
+      assert.equal(d.store.get(SECURITY_FLOOR_KEY), "2");
+      assert.equal(d.store.get(SECURITY_PENDING_KEY), undefined, "the record of the image that was not confirmed is gone");
+      t.ota.dispose();
+    });
+
+    it("a power cut between the confirmation and the raise: the next boot raises the floor", async () => {
+      const d = device();
+      const n = await install(d, manifest({ securityVersion: 3 }));
+      n.partitions.markValid(); // confirmed (esp_ota_mark_app_valid_cancel_rollback), then the power went
+      n.ota.dispose();
+      const t = setup({ running: "1.3.0", writer: d.powerOn().writer, store: d.store });
+      assert.equal(t.floor.floor(), 3);
+      assert.equal(d.store.get(SECURITY_PENDING_KEY), undefined);
+      t.ota.dispose();
+    });
 
     it("installs, restarts into the new partition, and confirms it once the hub has accepted the report", async () => {
       const d = device();

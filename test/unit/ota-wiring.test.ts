@@ -9,6 +9,8 @@ import { FakeConnector, type FakeSession } from "../support/fake-mqtt";
 import { FakeCrypto, FakeHttpStream, MemoryUpdateWriter, encodeBase64, fakeSign, testImage } from "../support/fake-ota";
 import { sha256 } from "../support/sha256";
 import { ManualClock, SequenceRandom, flush } from "../support/manual-clock";
+import { MemoryStore } from "../../src/ports/storage";
+import { SECURITY_FLOOR_KEY, SecurityFloor } from "../../src/update/security-floor";
 
 const HUB = "iotrafi-prod-iot-hub.azure-devices.net";
 const KEY = new Uint8Array(65).fill(3);
@@ -16,11 +18,11 @@ KEY[0] = 4;
 const IMAGE = testImage(3000);
 
 function manifest() {
-  const base = { version: "2.0.0", url: "https://kismefw.blob.core.windows.net/fw/2.0.0.bin", size: IMAGE.length, sha256: toHex(sha256(IMAGE)) };
+  const base = { product: "box" as const, version: "2.0.0", url: "https://kismefw.blob.core.windows.net/fw/2.0.0.bin", size: IMAGE.length, sha256: toHex(sha256(IMAGE)), securityVersion: 2 };
   return { ...base, signature: encodeBase64(fakeSign(KEY, utf8(canonicalMessage(base)))) };
 }
 
-function device(running: string, writer: MemoryUpdateWriter) {
+function device(running: string, writer: MemoryUpdateWriter, store = new MemoryStore()) {
   const clock = new ManualClock();
   const connector = new FakeConnector();
   const random = new SequenceRandom([0.5]);
@@ -37,6 +39,9 @@ function device(running: string, writer: MemoryUpdateWriter) {
   let restarts = 0;
   const ota = new OtaManager({
     currentVersion: running,
+    product: "box",
+    securityFloor: new SecurityFloor(store),
+    wallClock: () => Date.UTC(2026, 0, 15),
     clock,
     random,
     logger: scoped(silentLogger, "ota"),
@@ -103,13 +108,14 @@ describe("OTA wired to the hub (twin, methods, link status)", () => {
     assert.equal(writer.boot, "b");
   });
 
-  it("the new image is confirmed once connected and its report accepted", async () => {
+  it("the new image is confirmed once connected and its report accepted; then the security floor rises to its security version", async () => {
     const writer = new MemoryUpdateWriter("1.0.0");
-    const first = device("1.0.0", writer);
+    const nvs = new MemoryStore();
+    const first = device("1.0.0", writer, nvs);
     first.ota.apply(manifest(), false);
     first.stream.last.respond(200, {}).stream(IMAGE).end();
     writer.powerOn();
-    const d = device("2.0.0", writer);
+    const d = device("2.0.0", writer, nvs);
     assert.equal(d.ota.status.status, "applying");
     d.hub.start();
     await flush();
@@ -119,9 +125,11 @@ describe("OTA wired to the hub (twin, methods, link status)", () => {
     assert.deepEqual(JSON.parse(patch[0]!.text), { firmware: { currentVersion: "2.0.0", targetVersion: "2.0.0", status: "succeeded", progress: 100, lastError: null } });
     assert.equal(writer.markedValid, 0, "not before the hub has answered");
     session.deliver(`$iothub/twin/res/204/?$rid=${rid(patch[0]!.topic)}&$version=9`);
+    assert.equal(nvs.get(SECURITY_FLOOR_KEY), undefined, "not raised before the confirmation");
     await flush();
     assert.equal(writer.markedValid, 1);
     assert.equal(d.ota.status.status, "succeeded");
+    assert.equal(nvs.get(SECURITY_FLOOR_KEY), "2");
   });
 
   it("registers startUpdate and cancelUpdate as direct methods", async () => {

@@ -9,6 +9,7 @@ import {
   parseHttpsUrl,
   parseManifest,
   type FirmwareManifest,
+  type ManifestChecks,
 } from "../../src/update/update-manifest";
 import { p256Point, p256Spki } from "../../src/ports/crypto";
 import { toHex, utf8 } from "../../src/core/bytes";
@@ -19,20 +20,39 @@ const KEY = new Uint8Array(65).fill(7);
 KEY[0] = 4;
 const OTHER_KEY = new Uint8Array(65).fill(9);
 OTHER_KEY[0] = 4;
-const checks = { currentVersion: "1.2.3", slotSize: 1 << 20 };
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
+const checks: ManifestChecks = { currentVersion: "1.2.3", slotSize: 1 << 20, product: "box", securityFloor: 0, now: NOW };
 
 function signed(fields: Partial<FirmwareManifest> = {}, key = KEY): FirmwareManifest {
   const image = testImage(5000);
-  const base = { version: "1.3.0", url: "https://kismefw.blob.core.windows.net/fw/kisbox-1.3.0.bin?sv=2024&sig=abc%2B", size: image.length, sha256: toHex(sha256(image)), ...fields };
+  const base = {
+    product: "box" as const,
+    version: "1.3.0",
+    url: "https://kismefw.blob.core.windows.net/fw/kisbox-1.3.0.bin?sv=2024&sig=abc%2B",
+    size: image.length,
+    sha256: toHex(sha256(image)),
+    securityVersion: 0,
+    ...fields,
+  };
   return { ...base, signature: encodeBase64(fakeSign(key, utf8(canonicalMessage(base)))), ...(fields.signature ? { signature: fields.signature } : {}) };
 }
+
+/** A downgrade to 1.0.0 from the running 1.2.3, valid for a day from NOW. */
+const downgrade = (fields: Partial<FirmwareManifest> = {}): FirmwareManifest =>
+  signed({ version: "1.0.0", downgradeFrom: "1.2.3", expires: NOW / 1000 + 86_400, downgradeReason: "1.2.3 breaks the LEDs", ...fields });
 
 const code = (expected: string) => (error: unknown) => error instanceof OtaError && error.code === expected;
 
 describe("Firmware manifest", () => {
-  it("has a fixed canonical message: prefix, version, size, hash, downgrade flag", () => {
-    assert.equal(canonicalMessage({ version: "1.3.0", size: 42, sha256: "AB".repeat(32) }), `kisme-fw:v1\n1.3.0\n42\n${"ab".repeat(32)}\ndowngrade=0`);
-    assert.equal(canonicalMessage({ version: "1.0.0", size: 1, sha256: "00".repeat(32), allowDowngrade: true }), `kisme-fw:v1\n1.0.0\n1\n${"00".repeat(32)}\ndowngrade=1`);
+  it("has a fixed canonical message (kisme-fw:v2): product, version, size, hash, security version, downgrade-from, expiry", () => {
+    assert.equal(
+      canonicalMessage({ product: "box", version: "1.3.0", size: 42, sha256: "AB".repeat(32), securityVersion: 3 }),
+      `kisme-fw:v2\nproduct=box\nversion=1.3.0\nsize=42\nsha256=${"ab".repeat(32)}\nsecurity-version=3\ndowngrade-from=\nexpires=`,
+    );
+    assert.equal(
+      canonicalMessage({ product: "light", version: "1.0.0", size: 1, sha256: "00".repeat(32), securityVersion: 0, downgradeFrom: "1.2.3", expires: 1767225600 }),
+      `kisme-fw:v2\nproduct=light\nversion=1.0.0\nsize=1\nsha256=${"00".repeat(32)}\nsecurity-version=0\ndowngrade-from=1.2.3\nexpires=1767225600`,
+    );
   });
 
   it("compares versions semantically, pre-releases before releases", () => {
@@ -115,8 +135,19 @@ describe("Firmware manifest", () => {
       [{ ...m, size: 1.5 }, /size/],
       [{ ...m, sha256: "abc" }, /sha256/],
       [{ ...m, signature: "" }, /signature/],
-      [{ ...m, allowDowngrade: "yes" }, /allowDowngrade/],
-      [{ ...m, allowDowngrade: true }, /downgradeReason/],
+      [{ ...m, product: "kisbox" }, /product must be one of box, light/],
+      [{ ...m, product: undefined }, /product/],
+      [{ ...m, securityVersion: -1 }, /securityVersion/],
+      [{ ...m, securityVersion: 1.5 }, /securityVersion/],
+      [{ ...m, securityVersion: "3" }, /securityVersion/],
+      [{ ...m, securityVersion: 2 ** 31 }, /securityVersion/],
+      [{ ...m, downgradeFrom: "1.2" }, /downgradeFrom/],
+      [{ ...m, downgradeFrom: "1.2.3\nexpires=9" }, /downgradeFrom/],
+      [{ ...m, expires: "2026-01-01" }, /expires/],
+      [{ ...m, expires: 1.5 }, /expires/],
+      [{ ...m, downgradeFrom: "1.2.3", downgradeReason: "x" }, /needs an expiry/],
+      [{ ...m, downgradeFrom: "1.2.3", expires: 1767225600 }, /needs a downgradeReason/],
+      [{ ...m, downgradeReason: "x" }, /only for a downgrade/],
     ];
     for (const [value, why] of bad) assert.throws(() => parseManifest(value), (e) => e instanceof OtaError && e.code === "invalid-manifest" && why.test(e.message));
   });
@@ -133,25 +164,103 @@ describe("Firmware manifest", () => {
     assert.throws(() => checkManifest(signed({ url: "https://kismefw.blob.core.windows.net:53/x" }), checks, crypto, KEY), code("egress-denied"));
     assert.throws(() => checkManifest(signed({ url: "https://bootstrap.centersightcloud.com/x" }), checks, crypto, KEY), code("egress-denied"));
     assert.throws(() => checkManifest(signed({ version: "1.2.2" }), checks, crypto, KEY), code("downgrade"));
+    assert.throws(() => checkManifest(signed({ product: "light" }), checks, crypto, KEY), code("wrong-product"));
+    assert.throws(() => checkManifest(signed({ securityVersion: 2 }), { ...checks, securityFloor: 3 }, crypto, KEY), code("security-version"));
     assert.throws(() => checkManifest(signed(), checks, crypto, OTHER_KEY), code("bad-signature"));
     assert.throws(() => checkManifest(signed({}, OTHER_KEY), checks, crypto, KEY), code("bad-signature"));
     assert.throws(() => checkManifest({ ...signed(), signature: "!!" }, checks, crypto, KEY), code("bad-signature"));
   });
 
-  it("binds every signed field: changing version, size, hash or the downgrade flag breaks the signature", () => {
+  it("binds every signed field: changing product, version, size, hash, security version, downgrade-from or expiry breaks the signature", () => {
     const crypto = new FakeCrypto();
-    const m = signed();
-    assert.throws(() => checkManifest({ ...m, version: "1.3.1" }, checks, crypto, KEY), code("bad-signature"));
-    assert.throws(() => checkManifest({ ...m, size: m.size - 1 }, checks, crypto, KEY), code("bad-signature"));
-    assert.throws(() => checkManifest({ ...m, sha256: "0".repeat(64) }, checks, crypto, KEY), code("bad-signature"));
+    const m = signed({ securityVersion: 5 });
+    const floor5 = { ...checks, securityFloor: 5 };
+    assert.equal(checkManifest(m, floor5, crypto, KEY).host, "kismefw.blob.core.windows.net");
+    assert.throws(() => checkManifest({ ...m, version: "1.3.1" }, floor5, crypto, KEY), code("bad-signature"));
+    assert.throws(() => checkManifest({ ...m, size: m.size - 1 }, floor5, crypto, KEY), code("bad-signature"));
+    assert.throws(() => checkManifest({ ...m, sha256: "0".repeat(64) }, floor5, crypto, KEY), code("bad-signature"));
+    assert.throws(() => checkManifest({ ...m, securityVersion: 6 }, floor5, crypto, KEY), code("bad-signature"));
+    // A KIS.BOX image relabelled as a KIS.LIGHT one (in the twin) does not verify on a KIS.LIGHT.
+    assert.throws(() => checkManifest({ ...m, product: "light" }, { ...floor5, product: "light" }, crypto, KEY), code("bad-signature"));
     // An old, validly signed release cannot be turned into a downgrade by editing the twin.
     const old = signed({ version: "1.0.0" });
-    assert.throws(() => checkManifest({ ...old, allowDowngrade: true, downgradeReason: "rollback" }, checks, crypto, KEY), code("bad-signature"));
-    const allowed = signed({ version: "1.0.0", allowDowngrade: true, downgradeReason: "1.2.3 breaks the LEDs" });
-    assert.equal(checkManifest(allowed, checks, crypto, KEY).host, "kismefw.blob.core.windows.net");
+    assert.throws(() => checkManifest({ ...old, downgradeFrom: "1.2.3", expires: NOW / 1000 + 60, downgradeReason: "rollback" }, checks, crypto, KEY), code("bad-signature"));
+    // Nor can a signed downgrade be re-aimed at another version or given a later expiry.
+    const d = downgrade();
+    assert.equal(checkManifest(d, checks, crypto, KEY).host, "kismefw.blob.core.windows.net");
+    assert.throws(() => checkManifest({ ...d, downgradeFrom: "1.2.4" }, { ...checks, currentVersion: "1.2.4" }, crypto, KEY), code("bad-signature"));
+    assert.throws(() => checkManifest({ ...d, expires: d.expires! + 86_400 }, checks, crypto, KEY), code("bad-signature"));
+    // The reason is not signed: it is only reported.
+    assert.equal(checkManifest({ ...d, downgradeReason: "other words" }, checks, crypto, KEY).host, "kismefw.blob.core.windows.net");
     // The URL is not signed: the image may move.
-    const moved = { ...m, url: "https://other.blob.core.windows.net/x.bin" };
+    const moved = { ...signed(), url: "https://other.blob.core.windows.net/x.bin" };
     assert.equal(checkManifest(moved, checks, crypto, KEY).host, "other.blob.core.windows.net");
+  });
+
+  it("refuses another product's image: a KIS.LIGHT image on a KIS.BOX and the other way round", () => {
+    const crypto = new FakeCrypto();
+    const light = signed({ product: "light" });
+    assert.throws(() => checkManifest(light, checks, crypto, KEY), (e) => e instanceof OtaError && e.report === 'wrong-product: the image is for the product "light", this device is "box"');
+    assert.equal(checkManifest(light, { ...checks, product: "light" }, crypto, KEY).port, 443);
+    assert.throws(() => checkManifest(signed(), { ...checks, product: "light" }, crypto, KEY), code("wrong-product"));
+    assert.equal(crypto.verifications, 1, "refused before the signature is checked");
+  });
+
+  it("refuses an image whose security version is below the floor; at or above it is fine, downgrades included", () => {
+    const crypto = new FakeCrypto();
+    const floor = { ...checks, securityFloor: 4 };
+    assert.throws(() => checkManifest(signed({ securityVersion: 3 }), floor, crypto, KEY), (e) => e instanceof OtaError && e.report === "security-version: security version 3 is below this device's floor 4");
+    assert.equal(checkManifest(signed({ securityVersion: 4 }), floor, crypto, KEY).port, 443);
+    assert.equal(checkManifest(signed({ securityVersion: 9 }), floor, crypto, KEY).port, 443);
+    // A signed downgrade cannot go below the floor either.
+    assert.throws(() => checkManifest(downgrade({ securityVersion: 3 }), floor, crypto, KEY), code("security-version"));
+    assert.equal(checkManifest(downgrade({ securityVersion: 4 }), floor, crypto, KEY).port, 443);
+  });
+
+  it("a downgrade must name the exact version it replaces: refused on a device running anything else", () => {
+    const crypto = new FakeCrypto();
+    const d = downgrade(); // replaces 1.2.3
+    assert.equal(checkManifest(d, checks, crypto, KEY).port, 443);
+    for (const running of ["1.2.4", "1.2.2", "2.0.0", "1.2.3-rc.1"]) {
+      assert.throws(
+        () => checkManifest(d, { ...checks, currentVersion: running }, crypto, KEY),
+        (e) => e instanceof OtaError && e.report === `downgrade: the manifest replaces 1.2.3, this device runs ${running}`,
+        running,
+      );
+    }
+    // Without downgradeFrom, an older version is refused.
+    assert.throws(() => checkManifest(signed({ version: "1.0.0" }), checks, crypto, KEY), (e) => e instanceof OtaError && e.report === "downgrade: 1.0.0 is older than the running 1.2.3");
+    // downgradeFrom binds an upgrade manifest too: it is only for that one running version.
+    assert.throws(() => checkManifest(signed({ version: "1.4.0", downgradeFrom: "1.2.2", expires: NOW / 1000 + 60, downgradeReason: "x" }), checks, crypto, KEY), code("downgrade"));
+  });
+
+  it("an expiring manifest is refused after its expiry, and while the clock is not set (retryable)", () => {
+    const crypto = new FakeCrypto();
+    const d = downgrade({ expires: NOW / 1000 + 60 });
+    assert.equal(checkManifest(d, { ...checks, now: NOW + 59_999 }, crypto, KEY).port, 443);
+    assert.throws(() => checkManifest(d, { ...checks, now: NOW + 60_000 }, crypto, KEY), (e) => e instanceof OtaError && e.report === "expired: the manifest expired at 2026-01-15T12:01:00.000Z" && !e.retryable);
+    assert.throws(() => checkManifest(d, { ...checks, now: NOW + 86_400_000 }, crypto, KEY), code("expired"));
+    assert.throws(() => checkManifest(d, { ...checks, now: undefined }, crypto, KEY), (e) => e instanceof OtaError && e.code === "clock-not-set" && e.retryable);
+    // Any manifest may expire; one without an expiry does not need the clock.
+    assert.throws(() => checkManifest(signed({ expires: NOW / 1000 - 1 }), checks, crypto, KEY), code("expired"));
+    assert.equal(checkManifest(signed(), { ...checks, now: undefined }, crypto, KEY).port, 443);
+  });
+
+  it("refuses kisme-fw:v1 manifests, and a v1 signature never verifies as v2", () => {
+    const image = testImage(5000);
+    const v1 = { version: "1.0.0", size: image.length, sha256: toHex(sha256(image)) };
+    const v1Signature = encodeBase64(fakeSign(KEY, utf8(`kisme-fw:v1\n${v1.version}\n${v1.size}\n${v1.sha256}\ndowngrade=1`)));
+    const url = "https://kismefw.blob.core.windows.net/fw/old.bin";
+    for (const old of [
+      { ...v1, url, signature: v1Signature, allowDowngrade: true, downgradeReason: "old" },
+      { ...v1, url, signature: v1Signature },
+      { ...v1, url, signature: v1Signature, product: "box", securityVersion: 0, allowDowngrade: true },
+    ]) {
+      assert.throws(() => parseManifest(old), (e) => e instanceof OtaError && e.code === "invalid-manifest" && /kisme-fw:v1 manifests are no longer accepted/.test(e.message));
+    }
+    // The same fields dressed as v2 (the signature is still over the v1 bytes) are refused by the signature.
+    const dressed = parseManifest({ ...v1, url, signature: v1Signature, product: "box", securityVersion: 0, downgradeFrom: "1.2.3", expires: NOW / 1000 + 60, downgradeReason: "old" });
+    assert.throws(() => checkManifest(dressed, checks, new FakeCrypto(), KEY), code("bad-signature"));
   });
 
   it("reports errors as `code: message`, with the name set as a class field", () => {

@@ -7,6 +7,10 @@ import { NodeHttpStreamClient } from "../../../host/adapters/node-http-stream";
 import { NodeCrypto } from "../../../host/adapters/node-crypto";
 import { FileUpdateWriter } from "../../../host/adapters/file-update-writer";
 import { NodeClock, NodeRandom } from "../../../host/adapters/node-platform";
+import { FileStore } from "../../../host/adapters/file-store";
+import { SecurityFloor } from "../../../src/update/security-floor";
+import type { FirmwareProduct } from "../../../src/update/update-manifest";
+import { join } from "node:path";
 import { BLOB } from "./blob-server";
 
 /** The flash write unit of the OTA test devices. */
@@ -29,6 +33,8 @@ export interface OtaDeviceOptions {
   readonly confirmTimeoutMs?: number;
   /** Called when the firmware restarts the device (after an update, or to roll back). */
   readonly onRestart?: () => void;
+  /** The product the device's firmware is (default "box"). */
+  readonly product?: FirmwareProduct;
 }
 
 /** The update part of a device: the OtaManager over the real HTTPS stream adapter and file-backed A/B slots. */
@@ -37,6 +43,8 @@ export interface OtaDevice {
   readonly ota: OtaManager;
   readonly reports: FirmwareReport[];
   readonly attempts: EgressAttempt[];
+  /** The device's NVS (a file beside the slots): the security floor lives here across power-ons. */
+  readonly floor: SecurityFloor;
   /** The firmware asked for a restart (after an update, or to roll back). */
   readonly restarted: boolean;
   shutdown(): void;
@@ -66,8 +74,12 @@ export function powerOnOtaDevice(o: OtaDeviceOptions): OtaDevice {
     o.onRestart?.();
   };
   const writer = FileUpdateWriter.powerOn(o.flash, { slotSize: o.slotSize, factoryVersion: o.factoryVersion, restart });
+  const floor = new SecurityFloor(new FileStore(join(o.flash, "nvs.json")));
   ota = new OtaManager({
     currentVersion: writer.slots().runningVersion,
+    product: o.product ?? "box",
+    securityFloor: floor,
+    wallClock: () => Date.now(),
     clock,
     random: new NodeRandom(),
     logger: scoped(o.logger, "ota"),
@@ -98,6 +110,7 @@ export function powerOnOtaDevice(o: OtaDeviceOptions): OtaDevice {
     ota,
     reports,
     attempts,
+    floor,
     get restarted() {
       return restarted;
     },
