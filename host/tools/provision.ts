@@ -7,14 +7,25 @@
  *   python -m esp_idf_nvs_partition_gen generate nvs.csv nvs.bin 0x6000      (ESP-IDF: nvs_partition_gen.py)
  *   esptool.py write_flash 0x9000 nvs.bin                                      (sdkconfig/partitions.csv: nvs)
  *
+ * For the production profile (sdkconfig/production: NVS encryption) it writes the encrypted image itself when
+ * Espressif's generator is available (`--encrypt --image nvs.bin --keygen --keyfile nvs_keys.bin`, or an existing
+ * `--keyfile`), else prints the exact command; the NVS key is made here with a CSPRNG in the generator's nvs_keys
+ * partition format (the generator's own --keygen draws it from Python's `random`, which is not one).
+ *
  * Everything is checked before anything is written: the key must belong to the certificate, be RSA-2048 (what
  * the device's TLS stack signs with) and the device id must be the certificate's CN (IoT Hub takes the client id
  * from it). The layout is src/device/credential-layout.ts, the Wi-Fi record the firmware's own ConfigStore record,
  * so the device reads exactly what it would have written itself. Writing the image replaces the whole NVS
  * partition: provision before first use (or after a factory reset, which keeps only the identity).
  */
-import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { crc32 } from "node:zlib";
+import { SECURITY_FLOOR_KEY } from "../../src/update/security-floor";
+import { isSecurityVersion } from "../../src/update/update-manifest";
 import { CREDENTIAL_DOMAIN, credentialEntries, type CredentialEntry } from "../../src/device/credential-layout";
 import { ConfigStore, CONFIG_KEY, EMPTY_CONFIG } from "../../src/storage/config-store";
 import { WifiCredentialStore, type WifiCredentials } from "../../src/wifi/wifi-credentials";
@@ -35,6 +46,11 @@ export interface ProvisioningInput {
   /** Defaults to the certificate's CN; must equal it. */
   readonly deviceId?: string;
   readonly wifi?: WifiCredentials;
+  /**
+   * The update security floor to start from (the security version of the image flashed at the factory): the
+   * device refuses over-the-air images below it (src/update/security-floor.ts). Default: none (floor 0).
+   */
+  readonly securityFloor?: number;
   /** For the validity check (default: now). */
   readonly now?: Date;
 }
@@ -78,6 +94,10 @@ export function provision(input: ProvisioningInput): Provisioning {
 
   const entries: CredentialEntry[] = credentialEntries(new Uint8Array(certificate.raw), new Uint8Array(key.export({ format: "der", type: "pkcs8" })), deviceId);
   if (input.wifi) entries.push({ key: CONFIG_KEY, value: configRecord(input.wifi) });
+  if (input.securityFloor !== undefined) {
+    if (!isSecurityVersion(input.securityFloor)) throw new ProvisioningError(`the security floor must be a whole number 0..2147483647, got ${String(input.securityFloor)}`);
+    entries.push({ key: SECURITY_FLOOR_KEY, value: String(input.securityFloor) });
+  }
   return { deviceId, notAfter, entries, csv: nvsCsv(entries) };
 }
 
@@ -121,19 +141,102 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+// ---- the NVS partition image (Espressif's generator) ----
+
+/** The nvs_keys partition (sdkconfig/production/partitions.csv): one 4 KB sector. */
+export const NVS_KEYS_PARTITION_SIZE = 0x1000;
+const NVS_KEY_BYTES = 64;
+
+/**
+ * An nvs_keys partition image as ESP-IDF reads it (nvs_flash_read_security_cfg) and Espressif's generator writes
+ * it: the XTS encryption key (32 bytes) and tweak key (32 bytes), their CRC-32 (zlib, seeded 0xFFFFFFFF, little
+ * endian), the rest of the 4 KB sector erased (0xFF). `key` (64 bytes) defaults to fresh CSPRNG bytes.
+ */
+export function nvsKeyPartition(key: Uint8Array = randomBytes(NVS_KEY_BYTES)): Buffer {
+  if (key.length !== NVS_KEY_BYTES) throw new ProvisioningError(`an NVS key is ${NVS_KEY_BYTES} bytes, got ${key.length}`);
+  const image = Buffer.alloc(NVS_KEYS_PARTITION_SIZE, 0xff);
+  image.set(key, 0);
+  image.writeUInt32LE(crc32(key, 0xffffffff) >>> 0, NVS_KEY_BYTES);
+  return image;
+}
+
+/** Checks an nvs_keys partition image (size, CRC, not all-erased); returns it. */
+export function checkNvsKeyPartition(image: Buffer): Buffer {
+  if (image.length !== NVS_KEYS_PARTITION_SIZE) throw new ProvisioningError(`an nvs_keys partition image is ${NVS_KEYS_PARTITION_SIZE} bytes, got ${image.length}`);
+  const key = image.subarray(0, NVS_KEY_BYTES);
+  if (key.every((b) => b === 0xff)) throw new ProvisioningError("the nvs_keys image holds no key (erased)");
+  if (image.readUInt32LE(NVS_KEY_BYTES) !== crc32(key, 0xffffffff) >>> 0) throw new ProvisioningError("the nvs_keys image's CRC does not match its key");
+  return image;
+}
+
+/** How to run Espressif's NVS partition generator: `python3 <args…> <command> …`. */
+export interface NvsGenerator {
+  readonly python: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** How the user would type it. */
+  readonly display: string;
+}
+
+/**
+ * Finds the generator: `gen` (or $KISME_NVS_GEN) names a checkout of espressif/esp-idf-nvs-partition-gen (the
+ * folder holding `esp_idf_nvs_partition_gen/`), that package folder, or a `nvs_partition_gen.py`; without one, the
+ * installed module (`pip install esp-idf-nvs-partition-gen`). Undefined when none runs (or `gen` is not there).
+ */
+export function findNvsGenerator(gen: string | undefined = process.env.KISME_NVS_GEN, python = "python3"): NvsGenerator | undefined {
+  let candidate: NvsGenerator;
+  if (gen) {
+    const path = resolve(gen);
+    if (existsSync(join(path, "esp_idf_nvs_partition_gen", "__main__.py"))) {
+      candidate = { python, args: ["-m", "esp_idf_nvs_partition_gen"], env: { PYTHONPATH: path }, display: `PYTHONPATH=${path} ${python} -m esp_idf_nvs_partition_gen` };
+    } else if (existsSync(join(path, "__main__.py")) && existsSync(join(path, "nvs_partition_gen.py"))) {
+      candidate = { python, args: [join(path, "nvs_partition_gen.py")], env: {}, display: `${python} ${join(path, "nvs_partition_gen.py")}` };
+    } else if (existsSync(path) && statSync(path).isFile()) {
+      candidate = { python, args: [path], env: {}, display: `${python} ${path}` };
+    } else return undefined;
+  } else {
+    candidate = { python, args: ["-m", "esp_idf_nvs_partition_gen"], env: {}, display: `${python} -m esp_idf_nvs_partition_gen` };
+  }
+  const probe = spawnSync(candidate.python, [...candidate.args, "--help"], { env: { ...process.env, ...candidate.env }, encoding: "utf8" });
+  return probe.status === 0 && /generate-key/.test(probe.stdout) ? candidate : undefined;
+}
+
+/** The generator's arguments for the image: `generate` (plain) or `encrypt` with the key partition image. */
+export function nvsGeneratorArgs(csv: string, image: string, keyfile?: string, size = NVS_PARTITION_SIZE): string[] {
+  const hex = `0x${size.toString(16)}`;
+  return keyfile === undefined ? ["generate", csv, image, hex] : ["encrypt", csv, image, hex, "--inputkey", keyfile];
+}
+
+/** Runs the generator; throws with its output when it fails. */
+export function runNvsGenerator(gen: NvsGenerator, args: readonly string[]): void {
+  const run = spawnSync(gen.python, [...gen.args, ...args], { env: { ...process.env, ...gen.env }, encoding: "utf8" });
+  if (run.status !== 0) throw new ProvisioningError(`the NVS partition generator failed (${gen.display} ${args.join(" ")}):\n${run.stdout}${run.stderr}`);
+}
+
 // ---- command line ----
 
 const USAGE = `Usage: npm run provision -- --cert <device cert> --key <device key> [--device-id <id>]
-                             [--wifi-ssid <ssid> [--wifi-passphrase <passphrase>]] [--out <nvs.csv>]
+                             [--wifi-ssid <ssid> [--wifi-passphrase <passphrase>]] [--security-floor <n>] [--out <nvs.csv>]
+                             [--image <nvs.bin> [--encrypt (--keygen --keyfile <nvs_keys.bin> | --keyfile <nvs_keys.bin>)] [--gen <path>]]
 
-Writes the CSV of the device's NVS partition (namespace "${CREDENTIAL_DOMAIN}") for ESP-IDF's NVS partition generator.
+Writes the CSV of the device's NVS partition (namespace "${CREDENTIAL_DOMAIN}") for ESP-IDF's NVS partition generator,
+and with --image the partition image itself.
   --cert, --key      the device's certificate and RSA-2048 private key (PEM or DER; the key unencrypted)
   --device-id        must equal the certificate's CN (default: the CN)
   --wifi-ssid        store Wi-Fi credentials as well (WPA/WPA2-PSK: a passphrase of 8..63 characters or 64 hex digits)
-  --out              the CSV file (default: standard output)
-Then: python -m esp_idf_nvs_partition_gen generate nvs.csv nvs.bin 0x${NVS_PARTITION_SIZE.toString(16)}
-      esptool.py write_flash 0x9000 nvs.bin
-The CSV holds the device's private key: keep it like the key, and delete it after flashing.`;
+  --security-floor   the security version of the image flashed at the factory: over-the-air images below it are refused
+  --out              the CSV file (default: standard output; with --image, a temporary file deleted afterwards)
+  --image            write the NVS partition image (.bin) with Espressif's generator
+  --encrypt          ... encrypted (NVS encryption, sdkconfig/production) with the key in --keyfile
+  --keygen           make a new NVS key (CSPRNG) and write it as the nvs_keys partition image to --keyfile (never overwritten)
+  --keyfile          the nvs_keys partition image (.bin, 4 KB): made by --keygen, or an existing one to use
+  --gen              the generator: a checkout of espressif/esp-idf-nvs-partition-gen, its package folder or a
+                     nvs_partition_gen.py (default: $KISME_NVS_GEN, else the installed esp-idf-nvs-partition-gen)
+Without the generator the CSV (and key) are written and the exact command is printed (exit status 3).
+Development layout (sdkconfig/partitions.csv):  esptool.py write_flash 0x9000 nvs.bin
+Production layout (sdkconfig/production/partitions.csv, flash encryption): nvs.bin at the nvs partition as it is,
+nvs_keys.bin at the nvs_keys partition encrypted with the device's flash encryption key (README: Production line).
+The CSV, the plain image and the key file hold the device's secrets: keep them like the key, delete them after flashing.`;
 
 function main(argv: string[]): number {
   const args = new Map<string, string>();
@@ -143,8 +246,12 @@ function main(argv: string[]): number {
       process.stdout.write(USAGE + "\n");
       return 0;
     }
+    if (name === "--encrypt" || name === "--keygen") {
+      args.set(name, "");
+      continue;
+    }
     const value = argv[i + 1];
-    if (!["--cert", "--key", "--device-id", "--wifi-ssid", "--wifi-passphrase", "--out"].includes(name) || value === undefined) {
+    if (!["--cert", "--key", "--device-id", "--wifi-ssid", "--wifi-passphrase", "--out", "--security-floor", "--image", "--keyfile", "--gen"].includes(name) || value === undefined) {
       process.stderr.write(`provision: unexpected argument ${JSON.stringify(name)}\n${USAGE}\n`);
       return 2;
     }
@@ -161,6 +268,24 @@ function main(argv: string[]): number {
     process.stderr.write("provision: --wifi-passphrase needs --wifi-ssid\n");
     return 2;
   }
+  const image = args.get("--image");
+  const keyfile = args.get("--keyfile");
+  const encrypt = args.has("--encrypt");
+  const keygen = args.has("--keygen");
+  const usage = (message: string): number => {
+    process.stderr.write(`provision: ${message}\n`);
+    return 2;
+  };
+  if ((encrypt || keygen || keyfile !== undefined || args.has("--gen")) && image === undefined) return usage("--encrypt, --keygen, --keyfile and --gen go with --image <nvs.bin>");
+  if (image !== undefined && !image.endsWith(".bin")) return usage("--image must end in .bin (the generator's rule)");
+  if (encrypt && keyfile === undefined) return usage("--encrypt needs --keyfile <nvs_keys.bin> (with --keygen to make a new key)");
+  if ((keygen || keyfile !== undefined) && !encrypt) return usage("--keygen and --keyfile go with --encrypt");
+  if (keyfile !== undefined && !keyfile.endsWith(".bin")) return usage("--keyfile must end in .bin (the generator's rule)");
+  if (keygen && keyfile !== undefined && existsSync(keyfile)) return usage(`--keygen would overwrite ${keyfile}: an NVS key is never replaced (use --keyfile alone to encrypt with it)`);
+  if (!keygen && keyfile !== undefined && !existsSync(keyfile)) return usage(`--keyfile ${keyfile} does not exist (add --keygen to make it)`);
+  const floorText = args.get("--security-floor");
+  if (floorText !== undefined && !/^(0|[1-9]\d{0,9})$/.test(floorText)) return usage("--security-floor must be a whole number 0..2147483647");
+  let temp: string | undefined;
   try {
     const ssid = args.get("--wifi-ssid");
     const passphrase = args.get("--wifi-passphrase");
@@ -170,17 +295,38 @@ function main(argv: string[]): number {
       key: readFileSync(keyPath),
       ...(deviceId !== undefined ? { deviceId } : {}),
       ...(ssid !== undefined ? { wifi: { ssid, ...(passphrase !== undefined ? { passphrase } : {}) } } : {}),
+      ...(floorText !== undefined ? { securityFloor: Number(floorText) } : {}),
     });
-    const out = args.get("--out");
+    const gen = image !== undefined ? findNvsGenerator(args.get("--gen")) : undefined;
+    if (image !== undefined && !gen && args.has("--gen")) throw new ProvisioningError(`--gen ${args.get("--gen")!}: not Espressif's NVS partition generator (or python3 or its cryptography module is missing)`);
+    let out = args.get("--out");
+    if (!out && image !== undefined) {
+      if (!gen) throw new ProvisioningError("the NVS partition generator is not available (pip install esp-idf-nvs-partition-gen, or --gen <checkout>); give --out <nvs.csv> to get the CSV and the command to run");
+      temp = mkdtempSync(join(tmpdir(), "kisme-provision-"));
+      out = join(temp, "nvs.csv");
+    }
     if (out) writeFileSync(out, result.csv, { mode: 0o600 });
     else process.stdout.write(result.csv);
+    if (keygen && keyfile !== undefined) writeFileSync(keyfile, nvsKeyPartition(), { mode: 0o600, flag: "wx" });
+    if (keyfile !== undefined) checkNvsKeyPartition(readFileSync(keyfile));
     process.stderr.write(
-      `provision: device ${result.deviceId}, certificate valid until ${result.notAfter.toISOString()}, ${result.entries.length} entries${ssid ? `, Wi-Fi ${ssid}` : ""}${out ? ` -> ${out}` : ""}\n`,
+      `provision: device ${result.deviceId}, certificate valid until ${result.notAfter.toISOString()}, ${result.entries.length} entries${ssid ? `, Wi-Fi ${ssid}` : ""}${floorText !== undefined ? `, security floor ${floorText}` : ""}${out && !temp ? ` -> ${out}` : ""}${keygen ? `, new NVS key -> ${keyfile!}` : ""}\n`,
     );
+    if (image === undefined) return 0;
+    const genArgs = nvsGeneratorArgs(out!, image, encrypt ? keyfile : undefined);
+    if (!gen) {
+      process.stderr.write(`provision: the NVS partition generator is not available; run:\n  python3 -m esp_idf_nvs_partition_gen ${genArgs.join(" ")}\n(pip install esp-idf-nvs-partition-gen, or --gen <checkout of espressif/esp-idf-nvs-partition-gen>)\n`);
+      return 3;
+    }
+    runNvsGenerator(gen, genArgs);
+    chmodSync(image, 0o600); // a plain image holds the private key in clear
+    process.stderr.write(`provision: ${encrypt ? "encrypted " : ""}NVS partition image -> ${image} (${gen.display} ${basename(genArgs[0]!)})\n`);
     return 0;
   } catch (error) {
     process.stderr.write(`provision: ${message(error)}\n`);
     return 1;
+  } finally {
+    if (temp) rmSync(temp, { recursive: true, force: true });
   }
 }
 

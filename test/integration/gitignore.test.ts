@@ -35,9 +35,16 @@ describe(".gitignore", () => {
       "nvs.csv", // npm run provision -- --out nvs.csv: holds the device key
       "factory/nvs.bin",
       "box-0042.nvs.csv",
+      "nvs_keys.bin", // npm run provision -- --encrypt --keygen --keyfile nvs_keys.bin
+      "factory/box-0042-nvs_keys.bin",
+      "box-0042.nvs.bin",
+      "fe_key.bin", // README: Production line (the per-device flash encryption key)
+      "my_flash_encryption_key.bin",
+      "keys/keys-12-01_10-00.bin", // the NVS generator's own generate-key output folder
+      "secure_boot_signing_key.pem",
     ];
     for (const file of keys) assert.equal(ignored(file), true, file);
-    for (const file of ["certs/DigiCertGlobalRootG2.der", "certs/DigiCertGlobalRootG2.pem", "sdkconfig/partitions.csv", "src/update/update-manifest.ts"]) {
+    for (const file of ["certs/DigiCertGlobalRootG2.der", "certs/DigiCertGlobalRootG2.pem", "sdkconfig/partitions.csv", "sdkconfig/production/partitions.csv", "sdkconfig/production/sdkconfig.defaults", "src/update/update-manifest.ts"]) {
       assert.equal(ignored(file), false, file);
     }
   });

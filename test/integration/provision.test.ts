@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { crc32 } from "node:zlib";
 import { join } from "node:path";
-import { ProvisioningError, provision } from "../../host/tools/provision";
+import { NVS_KEYS_PARTITION_SIZE, ProvisioningError, checkNvsKeyPartition, findNvsGenerator, nvsKeyPartition, provision, runNvsGenerator } from "../../host/tools/provision";
+import { SECURITY_FLOOR_KEY, SecurityFloor } from "../../src/update/security-floor";
 import { ConfigStore, CONFIG_KEY, EMPTY_CONFIG } from "../../src/storage/config-store";
 import { WifiCredentialStore } from "../../src/wifi/wifi-credentials";
 import { MemoryStore } from "../../src/ports/storage";
@@ -96,5 +98,98 @@ describe("factory provisioning (NVS partition CSV)", function () {
     const usage = spawnSync(process.execPath, [TOOL, "--cert", cred.cert], { encoding: "utf8" });
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /--cert and --key are required/);
+  });
+
+  it("writes the update security floor when asked (read back by the firmware's SecurityFloor)", () => {
+    const cred = pki.device("kisbox-floor");
+    const result = provision({ certificate: readFileSync(cred.cert), key: readFileSync(cred.key), securityFloor: 4 });
+    const row = pythonCsv(result.csv).find((r) => r[0] === SECURITY_FLOOR_KEY);
+    assert.deepEqual(row, [SECURITY_FLOOR_KEY, "data", "string", "4"]);
+    const store = new MemoryStore();
+    store.set(SECURITY_FLOOR_KEY, row![3]!);
+    assert.equal(new SecurityFloor(store).floor(), 4);
+    assert.throws(() => provision({ certificate: readFileSync(cred.cert), key: readFileSync(cred.key), securityFloor: -1 }), ProvisioningError);
+    assert.equal(pythonCsv(provision({ certificate: readFileSync(cred.cert), key: readFileSync(cred.key) }).csv).find((r) => r[0] === SECURITY_FLOOR_KEY), undefined, "none unless asked");
+  });
+
+  it("makes NVS keys in the nvs_keys partition format (64 key bytes, CRC-32 seeded 0xFFFFFFFF, the rest erased)", () => {
+    const key = Buffer.alloc(64, 0x5a);
+    const image = nvsKeyPartition(key);
+    assert.equal(image.length, NVS_KEYS_PARTITION_SIZE);
+    assert.deepEqual(image.subarray(0, 64), key);
+    assert.equal(image.readUInt32LE(64), crc32(key, 0xffffffff) >>> 0);
+    assert.ok(image.subarray(68).every((b) => b === 0xff));
+    assert.notDeepEqual(nvsKeyPartition().subarray(0, 64), nvsKeyPartition().subarray(0, 64), "fresh random keys");
+    assert.equal(checkNvsKeyPartition(image), image);
+    const corrupt = Buffer.from(image);
+    corrupt[3] ^= 1;
+    assert.throws(() => checkNvsKeyPartition(corrupt), /CRC does not match/);
+    assert.throws(() => checkNvsKeyPartition(Buffer.alloc(NVS_KEYS_PARTITION_SIZE, 0xff)), /holds no key/);
+    assert.throws(() => checkNvsKeyPartition(image.subarray(0, 100)), /4096 bytes/);
+  });
+
+  it("the command line: --encrypt --keygen makes the key (owner-only, never overwritten); without the generator it prints the command (exit 3)", () => {
+    const cred = pki.device("kisbox-enc");
+    const out = join(dir, "enc", "nvs.csv");
+    mkdirSync(join(dir, "enc"), { recursive: true });
+    const keys = join(dir, "enc", "nvs_keys.bin");
+    const image = join(dir, "enc", "nvs.bin");
+    const env = { ...process.env, KISME_NVS_GEN: join(dir, "no-generator-here") };
+    const run = (...args: string[]) => spawnSync(process.execPath, [TOOL, "--cert", cred.cert, "--key", cred.key, ...args], { encoding: "utf8", env });
+    const r = run("--out", out, "--image", image, "--encrypt", "--keygen", "--keyfile", keys);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /new NVS key -> .*nvs_keys\.bin/);
+    assert.ok(r.stderr.includes(`the NVS partition generator is not available; run:\n  python3 -m esp_idf_nvs_partition_gen encrypt ${out} ${image} 0x6000 --inputkey ${keys}\n`), r.stderr);
+    assert.ok(existsSync(out) && !existsSync(image));
+    checkNvsKeyPartition(readFileSync(keys));
+    assert.equal(spawnSync("stat", ["-c", "%a", keys], { encoding: "utf8" }).stdout.trim(), "600");
+    const again = run("--out", out, "--image", image, "--encrypt", "--keygen", "--keyfile", keys);
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /--keygen would overwrite .*: an NVS key is never replaced/);
+    for (const [args, why] of [
+      [["--image", image, "--encrypt"], /--encrypt needs --keyfile/],
+      [["--encrypt", "--keyfile", keys], /go with --image/],
+      [["--image", join(dir, "nvs.img"), "--encrypt", "--keyfile", keys], /--image must end in \.bin/],
+      [["--image", image, "--keyfile", keys], /--keygen and --keyfile go with --encrypt/],
+      [["--image", image, "--encrypt", "--keyfile", join(dir, "missing.bin")], /does not exist \(add --keygen/],
+      [["--security-floor", "x"], /--security-floor must be a whole number/],
+    ] as const) {
+      const bad = run(...args);
+      assert.equal(bad.status, 2, `${args.join(" ")}: ${bad.stderr}`);
+      assert.match(bad.stderr, why);
+    }
+    const noOut = run("--image", image, "--encrypt", "--keyfile", keys);
+    assert.equal(noOut.status, 1);
+    assert.match(noOut.stderr, /generator is not available .* give --out <nvs\.csv>/);
+    const badGen = run("--out", out, "--image", image, "--encrypt", "--keyfile", keys, "--gen", join(dir, "nowhere"));
+    assert.equal(badGen.status, 1);
+    assert.match(badGen.stderr, /--gen .*nowhere: not Espressif's NVS partition generator/);
+  });
+
+  it("with Espressif's generator: the encrypted image decrypts (with the generator's own tool) to the plain image of the same entries", function () {
+    const gen = findNvsGenerator();
+    if (!gen) {
+      // CI has no PyPI: install esp-idf-nvs-partition-gen (needs python3 and its cryptography module), or point
+      // KISME_NVS_GEN at a checkout of espressif/esp-idf-nvs-partition-gen.
+      this.skip();
+      return;
+    }
+    const cred = pki.device("kisbox-gen");
+    const work = join(dir, "gen");
+    mkdirSync(work, { recursive: true });
+    const [csv, image, keys, decrypted, plain] = ["nvs.csv", "nvs.bin", "nvs_keys.bin", "decrypted.bin", "plain.bin"].map((f) => join(work, f)) as [string, string, string, string, string];
+    const r = spawnSync(process.execPath, [TOOL, "--cert", cred.cert, "--key", cred.key, "--wifi-ssid", "Halle3", "--wifi-passphrase", "kisme-factory-01", "--security-floor", "2", "--out", csv, "--image", image, "--encrypt", "--keygen", "--keyfile", keys], {
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /encrypted NVS partition image -> .*nvs\.bin/);
+    assert.equal(readFileSync(image).length, 0x6000);
+    assert.equal(spawnSync("stat", ["-c", "%a", image], { encoding: "utf8" }).stdout.trim(), "600");
+    const certDer = readFileSync(cred.certDer);
+    assert.equal(readFileSync(image).indexOf(certDer.subarray(0, 32)), -1, "the certificate is not in the image in clear");
+    runNvsGenerator(gen, ["decrypt", image, keys, decrypted]);
+    runNvsGenerator(gen, ["generate", csv, plain, "0x6000"]);
+    assert.deepEqual(readFileSync(decrypted), readFileSync(plain));
+    assert.ok(readFileSync(plain).indexOf(certDer.subarray(0, 32)) > 0, "the plain image holds the certificate");
   });
 });
