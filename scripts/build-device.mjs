@@ -2,7 +2,7 @@
 // Builds the device firmware for one product with the Moddable SDK's mcconfig: products/kis<product>/manifest.json,
 // which includes the root manifest.json and sets the product's config (profile, pins, LED kind).
 //
-//   node scripts/build-device.mjs <platform> [--product box|light] [-t <target>] [-d | -i] [--dev-credentials] [--dry-run] [name=value ...]
+//   node scripts/build-device.mjs <platform> [--product box|light] [-t <target>] [-d | -i] [--dev-credentials | --production] [--dry-run] [name=value ...]
 //
 //   <platform>   esp32, esp32/<subplatform>, or lin / mac / win for the simulator (mcsim)
 //   --product    box (KIS.BOX, the default) or light (KIS.LIGHT); the app (and build folder) is kisbox / kislight
@@ -14,6 +14,9 @@
 //   --dev-credentials   embed the development credentials (device.der, device.key.der, dev-ca.der) from local/, or
 //                       from the folder KISME_DEV_CREDENTIALS names. Never without it, on any platform (see
 //                       scripts/lib/dev-credentials.mjs); --no-dev-credentials, the old opt-out, is the default now.
+//   --production        esp32 only: the production profile sdkconfig/production/ (Secure Boot v2, flash encryption in
+//                       release mode, NVS encryption, its partition table; scripts/lib/sdk-profile.mjs). Builds only
+//                       (-t build, the default then); refused with --dev-credentials, -d or -i.
 //   --dry-run           print what would be embedded and the mcconfig command, and stop (no SDK needed)
 //
 // Requires an installed Moddable SDK: MODDABLE set, its tools (mcconfig) on PATH, and TypeScript >= 6 (tsc) on
@@ -23,13 +26,15 @@ import { accessSync, constants, existsSync, readdirSync, statSync } from "node:f
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEV_RESOURCES, resolveDevCredentials } from "./lib/dev-credentials.mjs";
+import { resolveSdkProfile } from "./lib/sdk-profile.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const GUIDE = "https://github.com/Moddable-OpenSource/moddable/blob/public/documentation/Moddable%20SDK%20-%20Getting%20Started.md";
-const USAGE = `Usage: node scripts/build-device.mjs <platform> [--product box|light] [-t <target>] [-d | -i] [--dev-credentials] [--dry-run] [name=value ...]
+const USAGE = `Usage: node scripts/build-device.mjs <platform> [--product box|light] [-t <target>] [-d | -i] [--dev-credentials | --production] [--dry-run] [name=value ...]
   platform: esp32, esp32/<subplatform>, lin | mac | win (simulator)
   product:  box (KIS.BOX, default) | light (KIS.LIGHT): products/kis<product>/manifest.json
   --dev-credentials: embed device.der, device.key.der, dev-ca.der from local/ (or $KISME_DEV_CREDENTIALS); never by default
+  --production: esp32 production profile (sdkconfig/production: Secure Boot v2, flash encryption, NVS encryption); build only
   --dry-run: print what would be embedded and the mcconfig command, then stop`;
 const PRODUCTS = { box: "kisbox", light: "kislight" };
 
@@ -67,6 +72,7 @@ let target;
 let devCredentials = false;
 let noDevCredentials = false;
 let dryRun = false;
+let production = false;
 let product = "box";
 const passThrough = [];
 for (let i = 0; i < args.length; i++) {
@@ -81,6 +87,7 @@ for (let i = 0; i < args.length; i++) {
   else if (arg === "--dev-credentials") devCredentials = true;
   else if (arg === "--no-dev-credentials") noDevCredentials = true; // the default; kept for old scripts
   else if (arg === "--dry-run") dryRun = true;
+  else if (arg === "--production") production = true;
   else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) passThrough.push(arg);
   else if (!arg.startsWith("-") && platform === undefined) platform = arg;
   else fail(`unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
@@ -91,17 +98,23 @@ const app = PRODUCTS[product];
 const manifest = path.join("products", app, "manifest.json");
 if (!existsSync(path.join(root, manifest))) fail(`${manifest} is missing`);
 
+// ---- the ESP-IDF profile: development, or production only when asked for ----
+const sdk = resolveSdkProfile({ platform, production, devCredentials, target, debug: passThrough.some((a) => a === "-d" || a === "-i"), root });
+if (sdk.error) fail(sdk.error);
+target = sdk.target;
+
 // ---- development credentials: only when asked for ----
 const credentials = resolveDevCredentials({ platform, devCredentials, env: process.env, root });
 if (credentials.error) fail(credentials.error);
-for (const line of credentials.messages) process.stdout.write(`build-device: ${line}\n`);
-const env = { ...process.env, ...credentials.env };
+for (const line of [...credentials.messages, ...sdk.messages]) process.stdout.write(`build-device: ${line}\n`);
+const env = { ...process.env, ...credentials.env, ...sdk.env };
 // The clock floor compiled into the firmware: the build day (whole days, so an incremental build the same day
 // does not rebuild for it). A name=value argument of its own wins.
 const timeFloor = passThrough.some((a) => a.startsWith("timeFloor=")) ? [] : [`timeFloor=${new Date().toISOString().slice(0, 10)}T00:00:00Z`];
 const mcArgs = ["-m", "-p", platform, ...(target ? ["-t", target] : []), ...passThrough, manifest, ...timeFloor];
 if (dryRun) {
-  process.stdout.write(`build-device: dry run: KISME_DEV_CREDENTIALS=${env.KISME_DEV_CREDENTIALS} mcconfig ${mcArgs.join(" ")} (in ${root})\n`);
+  const vars = ["KISME_DEV_CREDENTIALS", ...Object.keys(sdk.env)].map((name) => `${name}=${env[name]}`).join(" ");
+  process.stdout.write(`build-device: dry run: ${vars} mcconfig ${mcArgs.join(" ")} (in ${root})\n`);
   process.exit(0);
 }
 

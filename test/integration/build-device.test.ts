@@ -83,7 +83,7 @@ describe("Device builds embed development credentials only with --dev-credential
     const none = buildDevice(["esp32", "--dry-run"]);
     assert.equal(none.status, 0, none.out);
     assert.match(none.out, /development credentials: none embedded/);
-    assert.match(none.out, new RegExp(`dry run: KISME_DEV_CREDENTIALS=${join(ROOT, "certs").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} mcconfig -m -p esp32 products/kisbox/manifest\\.json`));
+    assert.match(none.out, new RegExp(`dry run: KISME_DEV_CREDENTIALS=${join(ROOT, "certs").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} KISME_SDKCONFIG=\\S+ KISME_PARTITIONS=\\S+ mcconfig -m -p esp32 products/kisbox/manifest\\.json`));
     assert.equal(buildDevice(["lin", "--no-dev-credentials", "--dry-run"]).status, 0, "the old opt-out is still accepted");
 
     const creds = tempDir("devcreds-cli");
