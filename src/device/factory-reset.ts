@@ -23,8 +23,9 @@ import { SECURITY_KEYS } from "../update/security-floor";
  * still authenticate to bootstrap and the hub. Also kept: the security-version floor of over-the-air updates
  * (`fw.secfloor`, `fw.secpending`: src/update/security-floor.ts), so a reset never re-opens a downgrade; the
  * trusted roots (resources), the firmware and its update state (the OTA partitions), the telemetry outbox
- * (RecordStorage, not a KeyValueStore key), and `time.floor`, the last trusted time (TimeSanity): a reset must
- * not let the clock go back.
+ * (RecordStorage, not a KeyValueStore key), `time.floor`, the last trusted time (TimeSanity): a reset must
+ * not let the clock go back, and `reboot.times` (src/boot/reboot-limit.ts): a physical reset must not lift the
+ * remote reboot rate limit.
  */
 export const FACTORY_RESET_KEYS: readonly string[] = Object.freeze(["config", "wifi", "boot.assign", "settings", "boot.count", "safe.mode"]);
 
