@@ -18,6 +18,7 @@ import {
   type BootstrapRequest,
   type HubAssignment,
 } from "./bootstrap-contract";
+import type { CachedAssignment } from "./assignment-policy";
 
 /** Storage key of the cached assignment (NVS keys are at most 15 characters). */
 export const BOOTSTRAP_CACHE_KEY = "boot.assign";
@@ -48,7 +49,8 @@ export interface BootstrapClientOptions {
   readonly defaultHub?: string;
   /**
    * Optional watchdog: when given, a request the adapter has not settled `watchdogGraceMs` after
-   * `timeoutMs` counts as timed out, so resolve() cannot hang on a faulty adapter.
+   * `timeoutMs` counts as timed out, so resolve() cannot hang on a faulty adapter. Its now() (a valid clock:
+   * the service is asked over TLS only) also stamps the cached assignment (`obtainedAt`).
    */
   readonly clock?: Clock;
   readonly watchdogGraceMs?: number;
@@ -187,15 +189,36 @@ export class BootstrapClient {
     });
   }
 
-  /** Stores a valid assignment (only when it changed: flash wear). Returns why it could not, if so. */
+  /**
+   * The cached assignment for `deviceId` with the time it was obtained (absent for records of older firmware and
+   * for the legacy `boot.assign` store), or undefined when nothing usable is cached. Logs an unusable record.
+   */
+  cached(deviceId: string): CachedAssignment | undefined {
+    try {
+      const cached = this.load(deviceId);
+      if (cached.error) this.options.logger.warn("cached hub assignment ignored", { deviceId, reason: cached.error });
+      if (!cached.assignment) return undefined;
+      const at = this.options.config?.config.hub?.obtainedAt;
+      return { ...cached.assignment, ...(at !== undefined ? { obtainedAt: at } : {}) };
+    } catch {
+      return undefined; // a faulty port: as if nothing were cached (bootstrap first, as before)
+    }
+  }
+
+  /**
+   * Stores a valid assignment with the time it was obtained; only when it changed, or its time stamp is missing or
+   * over an hour old (flash wear). Returns why it could not, if so.
+   */
   private save(assignment: HubAssignment): string | undefined {
     const record = JSON.stringify({ v: BOOTSTRAP_CACHE_VERSION, deviceId: assignment.deviceId, hubHostName: assignment.hubHostName });
     try {
       const config = this.options.config;
       if (config) {
         const hub = config.config.hub;
-        if (!hub || hub.deviceId !== assignment.deviceId || hub.hubHostName !== assignment.hubHostName) {
-          config.update({ hub: { deviceId: assignment.deviceId, hubHostName: assignment.hubHostName } });
+        const now = this.options.clock?.now();
+        const restamp = now !== undefined && (hub?.obtainedAt === undefined || Math.abs(now - hub.obtainedAt) > 3600_000);
+        if (!hub || hub.deviceId !== assignment.deviceId || hub.hubHostName !== assignment.hubHostName || restamp) {
+          config.update({ hub: { deviceId: assignment.deviceId, hubHostName: assignment.hubHostName, ...(now !== undefined ? { obtainedAt: Math.floor(now) } : {}) } });
         }
       } else if (this.options.store.get(BOOTSTRAP_CACHE_KEY) !== record) this.options.store.set(BOOTSTRAP_CACHE_KEY, record);
       return undefined;

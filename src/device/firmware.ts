@@ -95,7 +95,11 @@ export interface FirmwareConfig {
   /** Skip the bootstrap service and use `defaultHub` (a run against your own hub). */
   readonly skipBootstrap?: boolean;
   readonly hub?: Partial<Pick<HubClientConfig, "keepAliveSeconds" | "backoff" | "window" | "twinTimeoutMs" | "attemptTimeoutMs" | "stableAfterMs" | "outboxCapacity">>;
-  readonly boot?: Partial<Pick<BootOptions, "timeouts" | "hubFailuresBeforeBootstrap">>;
+  /**
+   * Boot sequence: phase timeouts; consecutive failed hub attempts before the bootstrap service is asked (default 3);
+   * the age after which a cached hub assignment is refreshed in the background (default 7 days).
+   */
+  readonly boot?: Partial<Pick<BootOptions, "timeouts" | "hubFailuresBeforeBootstrap" | "maxAssignmentAgeMs" | "assignmentRetryMs">>;
   readonly wifiJoinTimeoutMs?: number;
   /** The public key (P-256, raw or DER) that firmware manifests must be signed with. */
   readonly releaseKey?: Uint8Array;
@@ -338,9 +342,11 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     },
     onValid: (listener: () => void) => clock.onValid(() => listener()),
   };
+  // Cache-first: with a usable cached assignment (bootstrap.cached) the hub is connected at once and the service
+  // is asked only when the hub refuses the device, after repeated failures, or (in the background) when it is stale.
   const assignments = config.skipBootstrap
     ? { resolve: (deviceId: string) => Promise.resolve({ hubHostName: config.defaultHub ?? DEFAULT_HUB_HOST, deviceId, source: "configured" }) }
-    : bootstrap;
+    : { resolve: (deviceId: string) => bootstrap.resolve(deviceId), cached: (deviceId: string) => bootstrap.cached(deviceId) };
   const boot = new BootSequence({
     wifi,
     time: timeStage,
@@ -351,7 +357,9 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     deviceId: config.deviceId,
     hubPort: HUB_MQTT_TLS_PORT,
     timeouts: { wifi: 60_000, time: 60_000, bootstrap: 30_000, hub: 10 * 60_000, ...config.boot?.timeouts },
-    hubFailuresBeforeBootstrap: config.boot?.hubFailuresBeforeBootstrap ?? 5,
+    hubFailuresBeforeBootstrap: config.boot?.hubFailuresBeforeBootstrap ?? 3,
+    ...(config.boot?.maxAssignmentAgeMs !== undefined ? { maxAssignmentAgeMs: config.boot.maxAssignmentAgeMs } : {}),
+    ...(config.boot?.assignmentRetryMs !== undefined ? { assignmentRetryMs: config.boot.assignmentRetryMs } : {}),
   });
 
   boot.onStatus((s) => {

@@ -5,7 +5,7 @@ import { validateCredentials, type WifiCredentials } from "../wifi/wifi-credenti
 /*
  * The device's configuration as one versioned record under one key (NVS `preference` on the device):
  *
- *   {"v":2,"wifi":{"ssid":"...","passphrase":"..."}|null,"hub":{"deviceId":"...","hubHostName":"..."}|null,
+ *   {"v":2,"wifi":{"ssid":"...","passphrase":"..."}|null,"hub":{"deviceId":"...","hubHostName":"...","obtainedAt":ms?}|null,
  *    "settings":{"brightness":70,...}}
  *
  * Opening never throws. A record of an older version is migrated step by step (v1 -> v2 -> ...) and
@@ -23,6 +23,11 @@ export const CONFIG_VERSION = 2;
 export interface HubAssignment {
   readonly deviceId: string;
   readonly hubHostName: string;
+  /**
+   * When the bootstrap service gave it (Unix ms, valid clock). Absent in records of older firmware: such an
+   * assignment counts as of unknown age (used at once, refreshed in the background; see assignment-policy.ts).
+   */
+  readonly obtainedAt?: number;
 }
 
 export type ConfigSettingValue = number | boolean | string;
@@ -94,6 +99,9 @@ const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\
 export function validateHubAssignment(hub: HubAssignment): void {
   if (typeof hub.deviceId !== "string" || !/^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/.test(hub.deviceId)) throw new Error(`invalid device id ${JSON.stringify(hub.deviceId)}`);
   if (typeof hub.hubHostName !== "string" || !HOST_NAME.test(hub.hubHostName)) throw new Error(`invalid hub host name ${JSON.stringify(hub.hubHostName)}`);
+  if (hub.obtainedAt !== undefined && !(typeof hub.obtainedAt === "number" && Number.isSafeInteger(hub.obtainedAt) && hub.obtainedAt >= 0)) {
+    throw new Error(`invalid assignment time ${JSON.stringify(hub.obtainedAt)}`);
+  }
 }
 
 function parseWifi(value: unknown): WifiCredentials | null {
@@ -116,7 +124,11 @@ function parseHub(value: unknown): HubAssignment | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== "object" || Array.isArray(value)) throw new Error("hub is not an object");
   const h = value as Record<string, unknown>;
-  const hub = { deviceId: h["deviceId"] as string, hubHostName: h["hubHostName"] as string };
+  const hub: HubAssignment = {
+    deviceId: h["deviceId"] as string,
+    hubHostName: h["hubHostName"] as string,
+    ...(h["obtainedAt"] !== undefined ? { obtainedAt: h["obtainedAt"] as number } : {}),
+  };
   validateHubAssignment(hub);
   return hub;
 }
