@@ -1,4 +1,6 @@
 import assert from "../support/assert";
+import { MemoryStore } from "../../src/ports/storage";
+import { CONFIG_KEY, ConfigStore, EMPTY_CONFIG } from "../../src/storage/config-store";
 import { DEFAULT_ASSIGNMENT_POLICY, connackCodeOf, decideAtBoot, decideOnHubFailure } from "../../src/bootstrap/assignment-policy";
 
 const HUB = "iotrafi-prod-iot-hub.azure-devices.net";
@@ -60,5 +62,28 @@ describe("assignment policy (cache-first hub)", () => {
     assert.equal(decideOnHubFailure({ failures: 2, lastError: "ECONNREFUSED", askedSinceOnline: false }, POLICY).action, "keep");
     assert.deepEqual(decideOnHubFailure({ failures: 3, lastError: "ECONNREFUSED", askedSinceOnline: false }, POLICY), { action: "bootstrap", reason: "3 failed hub connections (ECONNREFUSED)" });
     assert.equal(decideOnHubFailure({ failures: 4, lastError: undefined, askedSinceOnline: false }, { ...POLICY, failuresBeforeBootstrap: 5 }).action, "keep");
+  });
+});
+
+describe("the cached assignment's time stamp (config record, hub section)", () => {
+  const open = (hub: unknown) => {
+    const store = new MemoryStore();
+    store.set(CONFIG_KEY, JSON.stringify({ v: 2, wifi: null, hub, settings: {} }));
+    return { store, config: new ConfigStore({ store, defaults: EMPTY_CONFIG }) };
+  };
+
+  it("a record of older firmware (no obtainedAt) stays readable: an assignment of unknown age", () => {
+    const { config } = open({ deviceId: "box-1", hubHostName: HUB });
+    assert.deepEqual(config.config.hub, { deviceId: "box-1", hubHostName: HUB });
+    assert.deepEqual(config.problems, []);
+  });
+
+  it("obtainedAt is stored and read back; a bad one makes the section unusable (bootstrap first)", () => {
+    const a = open(null);
+    a.config.update({ hub: { deviceId: "box-1", hubHostName: HUB, obtainedAt: NOW } });
+    assert.deepEqual(new ConfigStore({ store: a.store, defaults: EMPTY_CONFIG }).config.hub, { deviceId: "box-1", hubHostName: HUB, obtainedAt: NOW });
+    const b = open({ deviceId: "box-1", hubHostName: HUB, obtainedAt: "yesterday" });
+    assert.equal(b.config.config.hub, null);
+    assert.equal(b.config.problems[0]!.kind, "invalid-section");
   });
 });
