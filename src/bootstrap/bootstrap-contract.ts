@@ -51,8 +51,18 @@ The bootstrap API of \`${BOOTSTRAP_HOST}\` is not public; the firmware assumes t
 - \`404\`: the device is unknown to the bootstrap service. \`401\`/\`403\`: the device is not authorized.
   \`429\`: rate limited. \`5xx\`: service error. Any other status, and any body that breaks the rules above, is a failure.
 
-**Fallback**: on any failure the device uses the last valid assignment it cached (the hub section of its configuration, key \`config\`), else the
-compiled-in hub \`${DEFAULT_HUB_HOST}\` with its own device id.
+**When it is asked** (cache-first, \`src/bootstrap/assignment-policy.ts\`): on the first boot (nothing cached), before
+the hub. With a cached assignment the device connects to that hub at once and asks the service only when the hub
+refuses the device (CONNACK return code 1, 2, 4 or 5, e.g. an unknown device: at once, once per outage), after 3
+consecutive failed hub attempts (\`boot.hubFailuresBeforeBootstrap\`) or a hub not reached within the hub phase, and
+in the background, once online and never delaying the connection, when the assignment is older than 7 days
+(\`boot.maxAssignmentAgeMs\`) or has no time stamp (cached by older firmware); a failed background request is
+retried after an hour. A different hub from a background answer is cached at once and used from the next reconnect
+on (a working connection is not dropped for it).
+
+**Fallback**: on any failure the device uses the last valid assignment it cached (the hub section of its configuration, key \`config\`,
+stamped with the time the service gave it as \`obtainedAt\`), else the compiled-in hub \`${DEFAULT_HUB_HOST}\` with its own
+device id; a device working from its cache keeps the cached hub (with backoff) when the service fails.
 `;
 
 export type BootstrapRequest = Pick<HttpsRequest, "method" | "path" | "headers">;
