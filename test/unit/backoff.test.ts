@@ -38,6 +38,22 @@ describe("Backoff (exponential, full jitter)", () => {
     assert.equal(b.ceiling(), 10);
   });
 
+  it("resetImmediate: the next delay is 0 and counts, then jitter from the initial ceiling", () => {
+    const b = new Backoff({ initialMs: 100, maxMs: 10_000 }, new SequenceRandom([0.5]));
+    b.next();
+    b.next();
+    b.resetImmediate();
+    assert.equal(b.attempts, 0);
+    assert.equal(b.next(), 0);
+    assert.equal(b.attempts, 1);
+    assert.equal(b.ceiling(), 100, "the free attempt does not grow the ceiling");
+    assert.deepEqual([b.next(), b.next(), b.next()], [50, 100, 200]);
+    assert.equal(b.attempts, 4);
+    b.resetImmediate();
+    b.reset();
+    assert.equal(b.next(), 50, "a plain reset cancels the immediate attempt");
+  });
+
   it("rejects nonsensical bounds", () => {
     const r = new SeededRandom();
     assert.throws(() => new Backoff({ initialMs: 0, maxMs: 10 }, r), /initialMs/);
