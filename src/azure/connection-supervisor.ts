@@ -28,7 +28,10 @@ export interface SupervisorOptions {
   readonly backoff: BackoffOptions;
   /** An attempt that has not completed by then is abandoned. */
   readonly attemptTimeoutMs: number;
-  /** A connection that lasted this long resets the backoff; shorter ones count as failures (flapping). */
+  /**
+   * A connection that lasted this long resets the backoff, and after its loss the first attempt is made at
+   * once; shorter ones count as failures (flapping) and keep backing off.
+   */
   readonly stableAfterMs: number;
   /** Optional precondition (e.g. a valid clock); while false, attempts wait. */
   readonly ready?: () => boolean;
@@ -36,7 +39,7 @@ export interface SupervisorOptions {
 
 /**
  * Keeps one link up: connect, and after any failure or loss wait (exponential backoff with full
- * jitter) and connect again, until stopped.
+ * jitter) and connect again, until stopped. The loss of a stable link is retried at once, without waiting.
  */
 export class ConnectionSupervisor {
   private readonly backoff: Backoff;
@@ -125,7 +128,8 @@ export class ConnectionSupervisor {
       if (attempt !== this.attempt || this.state !== "connected") return;
       this.current = undefined;
       const lasted = this.options.clock.monotonic() - this.connectedAt;
-      if (lasted >= this.options.stableAfterMs) this.backoff.reset();
+      // A stable link is tried again at once (jitter from the second attempt); a flapping one keeps backing off.
+      if (lasted >= this.options.stableAfterMs) this.backoff.resetImmediate();
       this.fail(`connection lost: ${reason}`);
     };
     this.link.open(onLost).then(

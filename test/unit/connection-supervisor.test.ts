@@ -96,11 +96,123 @@ describe("ConnectionSupervisor", () => {
     await t.clock.advance(2000);
     t.link.last.resolve();
     await flush();
-    // Stable for a minute: the next loss starts from the initial delay again.
+    // Stable for a minute: the next loss is retried at once, then from the initial delay again.
     await t.clock.advance(60_000);
     t.link.last.lose("broker restart");
     await flush();
+    assert.equal(t.sup.status.retryInMs, 0);
+    await t.clock.advance(0);
+    t.link.last.reject(new Error("c"));
+    await flush();
     assert.equal(t.sup.status.retryInMs, 500);
+  });
+
+  it("after a stable link drops, attempts at once; a failure then backs off with jitter", async () => {
+    const t = setup();
+    t.sup.start();
+    t.link.last.resolve();
+    await flush();
+    await t.clock.advance(60_000);
+    t.link.last.lose("reset by peer");
+    await flush();
+    assert.equal(t.sup.status.state, "waiting");
+    assert.equal(t.sup.status.retryInMs, 0);
+    assert.equal(t.sup.status.failures, 1, "the loss counts as a failure");
+    await t.clock.advance(0);
+    assert.equal(t.link.attempts.length, 2, "reconnect attempt without any delay");
+    assert.equal(t.sup.status.state, "connecting");
+    // That attempt fails: the next one waits a jittered delay from the initial ceiling ([0, 1000) ms).
+    t.link.last.reject(new Error("refused"));
+    await flush();
+    assert.equal(t.sup.status.retryInMs, 500, "random 0.5 of the initial ceiling 1000");
+    assert.equal(t.sup.status.failures, 2);
+    await t.clock.advance(499);
+    assert.equal(t.link.attempts.length, 2);
+    await t.clock.advance(1);
+    assert.equal(t.link.attempts.length, 3);
+    t.link.last.reject(new Error("refused"));
+    await flush();
+    assert.equal(t.sup.status.retryInMs, 1000, "then the ceiling doubles as before");
+  });
+
+  it("keeps the jittered first delay within [0, initial ceiling) for any random draw", async () => {
+    for (const r of [0, 0.3, 0.999999]) {
+      const clock = new ManualClock();
+      const link = new ScriptedLink();
+      const sup = new ConnectionSupervisor(link, {
+        clock,
+        random: new SequenceRandom([r]),
+        logger: scoped(silentLogger, "s"),
+        backoff: { initialMs: 160, maxMs: 10_000 },
+        attemptTimeoutMs: 5000,
+        stableAfterMs: 60_000,
+      });
+      sup.start();
+      link.last.resolve();
+      await flush();
+      await clock.advance(60_000);
+      link.last.lose("x");
+      await flush();
+      assert.equal(sup.status.retryInMs, 0);
+      await clock.advance(0);
+      link.last.reject(new Error("refused"));
+      await flush();
+      const delay = sup.status.retryInMs!;
+      assert.ok(delay >= 0 && delay < 160, `delay ${delay} outside [0, 160)`);
+      assert.equal(delay, Math.floor(r * 160));
+    }
+  });
+
+  it("an unstable link that drops backs off (no immediate retry); after a new stable period, immediate again", async () => {
+    const t = setup();
+    t.sup.start();
+    t.link.last.resolve();
+    await flush();
+    // Dropped within the stability window: a jittered delay, not an immediate retry.
+    await t.clock.advance(59_999);
+    t.link.last.lose("accepted and dropped");
+    await flush();
+    assert.equal(t.sup.status.retryInMs, 500);
+    await t.clock.advance(0);
+    assert.equal(t.link.attempts.length, 1, "no attempt at once");
+    await t.clock.advance(500);
+    assert.equal(t.link.attempts.length, 2);
+    t.link.last.resolve();
+    await flush();
+    await t.clock.advance(1000);
+    t.link.last.lose("accepted and dropped");
+    await flush();
+    assert.equal(t.sup.status.retryInMs, 1000, "the backoff keeps growing while flapping");
+    await t.clock.advance(1000);
+    t.link.last.resolve();
+    await flush();
+    // Stable again for a minute: the next drop is retried at once.
+    await t.clock.advance(60_000);
+    t.link.last.lose("broker restart");
+    await flush();
+    assert.equal(t.sup.status.retryInMs, 0);
+    assert.equal(t.sup.status.failures, 1, "the backoff was reset");
+    await t.clock.advance(0);
+    assert.equal(t.link.attempts.length, 4);
+  });
+
+  it("the immediate retry after a stable drop still waits for the precondition", async () => {
+    let valid = true;
+    const t = setup(() => valid);
+    t.sup.start();
+    t.link.last.resolve();
+    await flush();
+    await t.clock.advance(60_000);
+    valid = false;
+    t.link.last.lose("reset by peer");
+    await flush();
+    assert.equal(t.sup.status.retryInMs, 0);
+    await t.clock.advance(0);
+    assert.equal(t.link.attempts.length, 1, "not ready: no attempt");
+    assert.match(t.sup.status.lastError!, /not ready/);
+    valid = true;
+    await t.clock.advance(1000);
+    assert.equal(t.link.attempts.length, 2);
   });
 
   it("abandons an attempt that hangs and closes it if it completes later", async () => {
