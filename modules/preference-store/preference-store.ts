@@ -12,6 +12,7 @@
  */
 import Preference from "preference";
 import { checkStorageLimits, type KeyValueStore } from "ports/storage";
+import { utf8Length } from "core/bytes";
 
 export const PREFERENCE_DOMAIN = "kisme";
 /** ESP-IDF: "For strings, the maximum length (including null character) is 4000 bytes". */
@@ -39,18 +40,4 @@ export class PreferenceStore implements KeyValueStore {
     checkStorageLimits(key);
     Preference.delete(this.domain, key);
   }
-}
-
-function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }

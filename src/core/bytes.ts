@@ -15,6 +15,21 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
+/** UTF-8 length of a string without encoding it (a lone surrogate counts as the 3-byte U+FFFD it becomes). */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
 /** Equal contents (not timing-safe: for public data such as certificates and hashes of them). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

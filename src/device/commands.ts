@@ -4,7 +4,7 @@ import type { CloudMessage } from "../azure/cloud-messages";
 import type { ScopedLogger } from "../ports/logger";
 import type { Clock, TimerId } from "../ports/clock";
 import type { RebootLimiter } from "../boot/reboot-limit";
-import { fromUtf8 } from "../core/bytes";
+import { fromUtf8, utf8Length } from "../core/bytes";
 import { errorMessage } from "../core/listeners";
 import { COMMANDS, SchemaError, checkMessage } from "./schema";
 
@@ -148,20 +148,6 @@ export function boundedLog(lines: readonly string[], maxBytes = GET_LOG_MAX_BYTE
   return { lines: kept };
 }
 
-/** UTF-8 length of a string without encoding it. */
-function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
 
 /**
  * The `identify` blink: one timer however often it is called (each call restarts the blink for its `seconds`),
