@@ -9,6 +9,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { imageProblems } from "./lib/image-secrets.mjs";
+import { VERSION, compareVersions } from "./lib/versions.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -89,7 +90,6 @@ function fail(message) {
   process.exit(1);
 }
 
-const VERSION = /^(\d{1,9})\.(\d{1,9})\.(\d{1,9})(?:-([0-9A-Za-z.-]{1,40}))?$/;
 const PRODUCTS = { box: "kisbox", light: "kislight" };
 const MAX_SECURITY_VERSION = 2_147_483_647;
 
@@ -105,31 +105,6 @@ function canonicalMessage({ product, version, size, sha256, securityVersion, dow
     `downgrade-from=${downgradeFrom ?? ""}`,
     `expires=${expires ?? ""}`,
   ].join("\n");
-}
-
-/** Semantic version order as the firmware compares (src/update/update-manifest.ts compareVersions). */
-function compareVersions(a, b) {
-  const x = VERSION.exec(a);
-  const y = VERSION.exec(b);
-  for (let i = 1; i <= 3; i++) {
-    const d = Number(x[i]) - Number(y[i]);
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  const [pa, pb] = [x[4], y[4]];
-  if (pa === undefined || pb === undefined) return pa === pb ? 0 : pa === undefined ? 1 : -1;
-  const [ia, ib] = [pa.split("."), pb.split(".")];
-  for (let i = 0; i < Math.max(ia.length, ib.length); i++) {
-    const [s, t] = [ia[i], ib[i]];
-    if (s === undefined) return -1;
-    if (t === undefined) return 1;
-    const [ns, nt] = [/^\d+$/.test(s), /^\d+$/.test(t)];
-    if (ns && nt) {
-      const d = Number(s) - Number(t);
-      if (d !== 0) return d < 0 ? -1 : 1;
-    } else if (ns !== nt) return ns ? -1 : 1;
-    else if (s !== t) return s < t ? -1 : 1;
-  }
-  return 0;
 }
 
 /** --expires: ISO 8601 with a zone, seconds since the epoch, or <n>m/h/d from now; returns whole epoch seconds. */
