@@ -8,6 +8,8 @@
 //   --product    box (KIS.BOX, the default) or light (KIS.LIGHT); the app (and build folder) is kisbox / kislight
 //   -t <target>  mcconfig make target, e.g. build, deploy, xsbug, clean (default: build and run as mcconfig does)
 //   -d / -i      debug / instrumented build instead of release (-m is always passed)
+//   -o <folder>  mcconfig's output folder instead of $MODDABLE/build (also from KISME_SDK_OUTPUT), so two
+//                checkouts can build the same app side by side
 //   name=value   manifest config overrides, e.g. simulatePressEverySeconds=5 logLevel=debug
 //   timeFloor    set to the start of the build's UTC day unless given: the firmware never sets its clock earlier
 //                (src/time/time-sanity.ts), so build on a machine whose clock is right
@@ -22,7 +24,7 @@
 // Requires an installed Moddable SDK: MODDABLE set, its tools (mcconfig) on PATH, and TypeScript >= 6 (tsc) on
 // PATH, because mcconfig compiles the .ts modules with it. This script never installs or builds the SDK.
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEV_RESOURCES, resolveDevCredentials } from "./lib/dev-credentials.mjs";
@@ -35,6 +37,7 @@ const USAGE = `Usage: node scripts/build-device.mjs <platform> [--product box|li
   product:  box (KIS.BOX, default) | light (KIS.LIGHT): products/kis<product>/manifest.json
   --dev-credentials: embed device.der, device.key.der, dev-ca.der from local/ (or $KISME_DEV_CREDENTIALS); never by default
   --production: esp32 production profile (sdkconfig/production: Secure Boot v2, flash encryption, NVS encryption); build only
+  -o <folder>: mcconfig output folder (default $MODDABLE/build, or $KISME_SDK_OUTPUT)
   --dry-run: print what would be embedded and the mcconfig command, then stop`;
 const PRODUCTS = { box: "kisbox", light: "kislight" };
 
@@ -74,6 +77,8 @@ let noDevCredentials = false;
 let dryRun = false;
 let production = false;
 let product = "box";
+// mcconfig's output folder (default $MODDABLE/build). Separate folders let two checkouts build the same app at once.
+let output = process.env.KISME_SDK_OUTPUT || undefined;
 const passThrough = [];
 for (let i = 0; i < args.length; i++) {
   const arg = args[i];
@@ -83,6 +88,9 @@ for (let i = 0; i < args.length; i++) {
   } else if (arg === "-t") {
     target = args[++i];
     if (!target) fail(`-t needs a target\n${USAGE}`);
+  } else if (arg === "-o") {
+    output = args[++i];
+    if (!output) fail(`-o needs a folder\n${USAGE}`);
   } else if (arg === "-d" || arg === "-i") passThrough.push(arg);
   else if (arg === "--dev-credentials") devCredentials = true;
   else if (arg === "--no-dev-credentials") noDevCredentials = true; // the default; kept for old scripts
@@ -111,7 +119,8 @@ const env = { ...process.env, ...credentials.env, ...sdk.env };
 // The clock floor compiled into the firmware: the build day (whole days, so an incremental build the same day
 // does not rebuild for it). A name=value argument of its own wins.
 const timeFloor = passThrough.some((a) => a.startsWith("timeFloor=")) ? [] : [`timeFloor=${new Date().toISOString().slice(0, 10)}T00:00:00Z`];
-const mcArgs = ["-m", "-p", platform, ...(target ? ["-t", target] : []), ...passThrough, manifest, ...timeFloor];
+const outputArgs = output ? ["-o", path.resolve(output)] : [];
+const mcArgs = ["-m", "-p", platform, ...(target ? ["-t", target] : []), ...outputArgs, ...passThrough, manifest, ...timeFloor];
 if (dryRun) {
   const vars = ["KISME_DEV_CREDENTIALS", ...Object.keys(sdk.env)].map((name) => `${name}=${env[name]}`).join(" ");
   process.stdout.write(`build-device: dry run: ${vars} mcconfig ${mcArgs.join(" ")} (in ${root})\n`);
@@ -151,12 +160,13 @@ if (missing.length > 0) {
 // mcconfig builds incrementally and links every file left in the app's resources folder under $MODDABLE/build/tmp,
 // so development credentials from an earlier build would stay in a build made without them. Clean first then.
 const unwanted = DEV_RESOURCES.filter((name) => !credentials.resources.includes(name));
-if (unwanted.length > 0 && staleDevResources(path.join(moddable, "build", "tmp", platform.split("/")[0]), app, 0, unwanted)) {
+if (unwanted.length > 0 && staleDevResources(path.join(output ? path.resolve(output) : path.join(moddable, "build"), "tmp", platform.split("/")[0]), app, 0, unwanted)) {
   process.stdout.write("build-device: an earlier build of this app embedded development credentials; cleaning it first\n");
-  const clean = spawnSync(mcconfig, ["-m", "-p", platform, "-t", "clean", ...passThrough.filter((a) => a.startsWith("-")), manifest], { cwd: root, env, stdio: "inherit" });
+  const clean = spawnSync(mcconfig, ["-m", "-p", platform, "-t", "clean", ...outputArgs, ...passThrough.filter((a) => a.startsWith("-")), manifest], { cwd: root, env, stdio: "inherit" });
   if (clean.status !== 0) fail("mcconfig -t clean failed");
 }
 
+if (output) mkdirSync(path.resolve(output), { recursive: true }); // mcconfig wants the folder to exist
 process.stdout.write(`build-device: ${mcconfig} ${mcArgs.join(" ")} (in ${root})\n`);
 const run = spawnSync(mcconfig, mcArgs, { cwd: root, env, stdio: "inherit" });
 if (run.error) fail(`could not run mcconfig: ${run.error.message}`);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { sleep } from "../../integration/support/processes";
 
 const ROOT = join(__dirname, "../../../..");
@@ -10,7 +10,8 @@ export function sdkPaths(): { mcsim: string; app: (name: string) => string } {
   if (!moddable) throw new Error("MODDABLE is not set (run through npm run test:sim, which says what is missing)");
   return {
     mcsim: join(moddable, "build/bin/lin/release/mcsim"),
-    app: (name) => join(moddable, "build/bin/lin/mc/release", name, "mc.so"),
+    // build-device.mjs builds into KISME_SDK_OUTPUT when it is set (one folder per checkout), else into the SDK.
+    app: (name) => join(process.env.KISME_SDK_OUTPUT ? resolve(process.env.KISME_SDK_OUTPUT) : join(moddable, "build"), "bin/lin/mc/release", name, "mc.so"),
   };
 }
 
