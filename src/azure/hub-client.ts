@@ -32,7 +32,7 @@ export interface HubClientConfig {
   readonly keepAliveSeconds?: number;
   /** Reconnect backoff (default 1 s growing to 5 min, full jitter). */
   readonly backoff?: BackoffOptions;
-  /** Give up on a connection attempt (TCP, TLS, CONNECT, SUBSCRIBE) after this long (default 60 s). */
+  /** Give up on a connection attempt (TCP, TLS, CONNECT) after this long, and on a SUBACK (default 60 s). */
   readonly attemptTimeoutMs?: number;
   /** A connection that lasted this long resets the backoff (default 60 s). */
   readonly stableAfterMs?: number;
@@ -213,40 +213,61 @@ export class HubClient {
     return telemetryTopic(this.deviceId, bag);
   }
 
+  /**
+   * One hub session, pipelined: on CONNACK the SUBSCRIBE and the outbox's first window go out together, so the first
+   * telemetry does not wait a round trip for the SUBACK (telemetry does not depend on the subscriptions). The twin
+   * (its GET needs the response subscription in place) starts on the SUBACK. A refused or unanswered subscription
+   * still ends the session: its close reason says so and the supervisor counts it as a failed connection.
+   */
   private async open(onLost: (reason: string) => void): Promise<{ close(): void }> {
     const options = hubConnectOptions(this.endpoint, this.identity, this.config.keepAliveSeconds ?? 180);
     this.log.info("connecting", { host: options.host, port: options.port, device: this.deviceId });
     let closed = false;
+    let setupFailure: string | undefined;
     const session = await this.deps.connector.connect(options, {
       onMessage: (topic, payload) => this.route(session, topic, payload),
       onClose: (reason) => {
         closed = true;
+        const why = setupFailure ?? reason;
         if (this.session === session) this.session = undefined;
-        this.twin.detach(reason);
+        this.twin.detach(why);
         this.outbox.detach();
-        this.log.warn("disconnected", { reason });
-        onLost(reason);
+        this.log.warn("disconnected", { reason: why });
+        onLost(why);
       },
     });
-    try {
-      const granted = await session.subscribe([
-        { topic: cloudMessageFilter(this.deviceId), qos: 1 },
-        { topic: TWIN_RESPONSE_FILTER, qos: 0 },
-        { topic: TWIN_DESIRED_FILTER, qos: 0 },
-        { topic: METHODS_FILTER, qos: 0 },
-      ]);
-      if (granted.some((qos) => qos === 128)) throw new Error(`subscription refused by the hub (granted ${granted.join(",")})`);
-    } catch (error) {
-      session.close();
-      throw error;
-    }
     if (closed) throw new Error("connection closed during setup");
+    const failSetup = (reason: string): void => {
+      if (closed || setupFailure !== undefined) return;
+      setupFailure = reason;
+      this.log.error("session setup failed", { reason });
+      session.close();
+    };
+    const subackTimeoutMs = this.config.attemptTimeoutMs ?? 60_000;
+    const subackTimer = this.deps.clock.setTimeout(() => failSetup(`no SUBACK within ${subackTimeoutMs} ms`), subackTimeoutMs);
+    const subscribed = session.subscribe([
+      { topic: cloudMessageFilter(this.deviceId), qos: 1 },
+      { topic: TWIN_RESPONSE_FILTER, qos: 0 },
+      { topic: TWIN_DESIRED_FILTER, qos: 0 },
+      { topic: METHODS_FILTER, qos: 0 },
+    ]);
     this.session = session;
     this.log.info("connected", { device: this.deviceId });
-    const publish0 = (topic: string, payload: Uint8Array): Promise<void> => session.publish(topic, payload, 0);
-    this.twin.attach(publish0);
+    // Right behind the SUBSCRIBE, before its SUBACK: the first window of queued telemetry.
     this.outbox.attach((record) => session.publish(this.telemetryTopicFor(record), utf8(record.body), 1));
-    this.syncTwin(session);
+    subscribed.then(
+      (granted) => {
+        this.deps.clock.clearTimeout(subackTimer);
+        if (closed) return;
+        if (granted.some((qos) => qos === 128)) {
+          failSetup(`subscription refused by the hub (granted ${granted.join(",")})`);
+          return;
+        }
+        this.twin.attach((topic: string, payload: Uint8Array): Promise<void> => session.publish(topic, payload, 0));
+        this.syncTwin(session);
+      },
+      () => this.deps.clock.clearTimeout(subackTimer), // the session closed first; onClose has said why
+    );
     return { close: () => session.close() };
   }
 

@@ -22,6 +22,11 @@ export class FakeSession implements MqttSession {
   closed = false;
   autoAckQos1 = false;
   grant: (s: MqttSubscription) => number = (s) => s.qos;
+  /** When true, a SUBSCRIBE waits for `suback()` (else its SUBACK comes at once). */
+  holdSuback = false;
+  /** Packets in the order the device sent them: "SUBSCRIBE" or "PUBLISH <topic>". */
+  readonly sent: string[] = [];
+  private readonly pendingSubacks: Array<() => void> = [];
 
   constructor(
     readonly options: MqttConnectOptions,
@@ -30,6 +35,7 @@ export class FakeSession implements MqttSession {
 
   publish(topic: string, payload: Uint8Array, qos: QoS): Promise<void> {
     if (this.closed) return Promise.reject(new Error("closed"));
+    this.sent.push(`PUBLISH ${topic}`);
     return new Promise((resolve, reject) => {
       const packet: PublishedPacket = {
         topic,
@@ -51,7 +57,17 @@ export class FakeSession implements MqttSession {
   subscribe(subscriptions: readonly MqttSubscription[]): Promise<number[]> {
     if (this.closed) return Promise.reject(new Error("closed"));
     this.subscriptions.push(...subscriptions);
-    return Promise.resolve(subscriptions.map((s) => this.grant(s)));
+    this.sent.push("SUBSCRIBE");
+    const granted = (): number[] => subscriptions.map((s) => this.grant(s));
+    if (!this.holdSuback) return Promise.resolve(granted());
+    return new Promise((resolve, reject) => {
+      this.pendingSubacks.push(() => (this.closed ? reject(new Error("closed")) : resolve(granted())));
+    });
+  }
+
+  /** Sends the SUBACKs held back by `holdSuback`. */
+  suback(): void {
+    for (const answer of this.pendingSubacks.splice(0)) answer();
   }
 
   close(): void {
@@ -72,6 +88,7 @@ export class FakeSession implements MqttSession {
     if (this.closed) return;
     this.closed = true;
     for (const p of this.published) if (!p.acked) p.fail(new Error(reason));
+    this.suback(); // pending SUBSCRIBEs reject
     this.events.onClose(reason);
   }
 
@@ -94,6 +111,8 @@ export class FakeConnector implements MqttConnector {
   /** When true, attempts never complete (a hung TCP connect). */
   hang = false;
   autoAckQos1 = false;
+  /** Passed to each new session: SUBACKs wait for `session.suback()`. */
+  holdSuback = false;
 
   connect(options: MqttConnectOptions, events: MqttSessionEvents): Promise<MqttSession> {
     this.attempts.push(options);
@@ -101,6 +120,7 @@ export class FakeConnector implements MqttConnector {
     if (this.refuse !== undefined) return Promise.reject(new MqttConnectError(this.refuse, 5));
     const session = new FakeSession(options, events);
     session.autoAckQos1 = this.autoAckQos1;
+    session.holdSuback = this.holdSuback;
     this.sessions.push(session);
     return Promise.resolve(session);
   }

@@ -134,6 +134,69 @@ describe("HubClient", () => {
     assert.match(t.client.status.lastError!, /subscription refused/);
   });
 
+  it("pipelines the setup: queued telemetry goes out right behind the SUBSCRIBE, before the SUBACK; the twin GET waits for it", async () => {
+    const t = setup();
+    t.connector.holdSuback = true;
+    t.client.sendTelemetry({ n: 1 });
+    t.client.sendTelemetry({ n: 2 });
+    t.client.sendTelemetry({ n: 3 });
+    t.client.start();
+    await flush();
+    const s = t.connector.last;
+    // SUBSCRIBE first, then the outbox's first window (2), all before any SUBACK; no twin GET yet.
+    assert.deepEqual(
+      s.sent.map((x) => x.replace(/^PUBLISH devices\/box-1\/messages\/events\/.*$/, "PUBLISH telemetry")),
+      ["SUBSCRIBE", "PUBLISH telemetry", "PUBLISH telemetry"],
+    );
+    assert.equal(t.client.status.state, "connected");
+    s.published[0]!.ack(); // a PUBACK before the SUBACK moves the window on
+    await flush();
+    assert.equal(s.on("devices/").length, 3);
+    assert.equal(s.on("$iothub/twin/GET/").length, 0);
+    s.suback();
+    await flush();
+    assert.equal(s.on("$iothub/twin/GET/").length, 1);
+    assert.equal(s.closed, false);
+  });
+
+  it("a refused subscription after pipelined telemetry closes the session; what was not acknowledged is sent again", async () => {
+    const t = setup();
+    t.connector.holdSuback = true;
+    const rec = t.client.sendTelemetry({ n: 1 });
+    t.client.start();
+    await flush();
+    const s0 = t.connector.last;
+    assert.equal(s0.on("devices/").length, 1);
+    s0.grant = (sub) => (sub.topic.startsWith("$iothub/methods/") ? 128 : sub.qos);
+    s0.suback();
+    await flush();
+    assert.equal(s0.closed, true);
+    assert.equal(t.client.status.state, "waiting");
+    assert.match(t.client.status.lastError!, /subscription refused by the hub \(granted 1,0,0,128\)/);
+    assert.equal(t.client.status.failures, 1); // a failed connection: backoff, not an immediate retry
+    t.clock.advance(t.client.status.retryInMs!);
+    await flush();
+    const s1 = t.connector.last;
+    assert.notEqual(s1, s0);
+    assert.deepEqual(s1.on("devices/").map((p) => JSON.parse(p.text)), [{ n: 1 }]);
+    assert.match(s1.on("devices/")[0]!.topic, new RegExp(`\\$\\.mid=${rec.id}&`));
+  });
+
+  it("a SUBACK that never comes ends the session after attemptTimeoutMs", async () => {
+    const t = setup({ attemptTimeoutMs: 10_000 });
+    t.connector.holdSuback = true;
+    t.client.start();
+    await flush();
+    const s0 = t.connector.last;
+    t.clock.advance(9_999);
+    await flush();
+    assert.equal(s0.closed, false);
+    t.clock.advance(1);
+    await flush();
+    assert.equal(s0.closed, true);
+    assert.match(t.client.status.lastError!, /no SUBACK within 10000 ms/);
+  });
+
   it("answers direct methods: 200, 404, 400 for malformed JSON or bad arguments, 500 on failure", async () => {
     const t = setup();
     t.client.methods.register("setColor", (p) => {
