@@ -24,6 +24,9 @@ import { startLocalCloud, type LocalCloud } from "./local-cloud";
 import { LocalRelease } from "./local-release";
 import { RebootingDevice } from "./rebooting-device";
 import { TerminalUi, say } from "./terminal-ui";
+import { LedMirror } from "../console/led-mirror";
+import { DeviceConsoleBackend } from "../console/device-backend";
+import { WebConsole } from "../console/console-server";
 import { LED_COLORS, isLedColor, type LedColor } from "../../src/device/colors";
 import type { DeviceProfile } from "../../src/device/profile";
 
@@ -58,7 +61,11 @@ Device:
 Other:
   --state-dir DIR        where the device keeps its storage, firmware slots and development release key
                          (default .dev/device-<profile>)
-  --log-level LEVEL      debug | info | warn | error (default warn)`;
+  --log-level LEVEL      debug | info | warn | error (default warn)
+  --no-console           no local web console (default: one on 127.0.0.1, its URL with the access token
+                         printed at start: the device's buttons and LEDs, telemetry, twin, methods,
+                         cloud-to-device messages, firmware release)
+  --console-port PORT    the console's port (default: any free one)`;
 
 function endpoint(text: string, flag: string): { address: string; port: number } {
   const m = /^([^:]+):(\d{1,5})$/.exec(text);
@@ -84,6 +91,8 @@ async function main(): Promise<void> {
       segments: { type: "string", default: "red,yellow,green,blue,white" },
       "state-dir": { type: "string" },
       "log-level": { type: "string", default: "warn" },
+      "no-console": { type: "boolean" },
+      "console-port": { type: "string", default: "0" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -102,6 +111,7 @@ async function main(): Promise<void> {
   const routes = new StaticRoutes();
   ntp.forEach((text, i) => routes.set(EUROPE_POOL[i]!, NTP_PORT, "udp", endpoint(text, "--ntp")));
   const ui = new TerminalUi(profile.name);
+  const leds = new LedMirror(ui.leds); // the terminal prints each change; the console draws it
   const logger = new LineLogger(level, (line) => say(`\x1b[2m${line}\x1b[0m`));
 
   const hubHost = values["hub-host"] ?? DEFAULT_HUB_HOST;
@@ -167,10 +177,12 @@ async function main(): Promise<void> {
         // Quick enough to watch: progress at most every second, the restart half a second after applying.
         ota: { progressIntervalMs: 1000, rebootDelayMs: 500 },
       },
-      ui.leds,
+      leds,
     );
   const version = (d: HostDevice): string => d.ota?.status.currentVersion ?? "?";
+  let attachConsole: ((d: HostDevice) => void) | undefined;
   const device = new RebootingDevice(build, (d, restarted) => {
+    attachConsole?.(d);
     if (restarted) {
       say(`restart: booting firmware ${version(d)}`);
       return ui.attach(d);
@@ -185,16 +197,28 @@ async function main(): Promise<void> {
     ui.listen(cloud?.hub);
   });
 
+  let publishRelease: (() => Promise<{ version: string; size: number }>) | undefined;
   if (cloud) {
     const release = new LocalRelease(cloud.blobs, cloud.hub, releaseKey.privateKey, `kis${profile.name}`);
-    ui.onRelease(() => {
-      void release.publish(version(device.current)).then(
-        (m) => say(`  hub → desired firmware ${m.version} (${m.size} bytes, ${redactUrl(m.url)})`),
-        (error: unknown) => say(`  release failed: ${error instanceof Error ? error.message : String(error)}`),
-      );
-    });
+    publishRelease = async () => {
+      try {
+        const m = await release.publish(version(device.current));
+        say(`  hub → desired firmware ${m.version} (${m.size} bytes, ${redactUrl(m.url)})`);
+        return { version: m.version, size: m.size };
+      } catch (error) {
+        say(`  release failed: ${error instanceof Error ? error.message : String(error)}`);
+        throw error;
+      }
+    };
+    ui.onRelease(() => void publishRelease?.().catch(() => undefined));
   }
+  const consolePort = Number(values["console-port"]);
+  if (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535) throw new Error("--console-port must be 0..65535");
+  const backend = new DeviceConsoleBackend(profile, leds, cloud?.hub, publishRelease);
+  attachConsole = (d) => backend.attach(d);
+  const webConsole = values["no-console"] !== true ? await WebConsole.start(backend, { port: consolePort }) : undefined;
   device.start();
+  if (webConsole) say(`console: ${webConsole.url}`);
 
   // q, SIGINT and SIGTERM end the run in order: the firmware says goodbye to the hub (DISCONNECT after the PUBACKs
   // in flight, each within a bound), and the local broker is given a moment to record the end, before anything stops.
@@ -208,6 +232,7 @@ async function main(): Promise<void> {
     await device.shutdown();
     if (wasConnected) await until(() => last()?.state === "disconnected", 1000);
     ui.close();
+    await webConsole?.close();
     await cloud?.close();
     process.exit(0);
   };

@@ -54,6 +54,7 @@ export class LocalHub {
   readonly twinRequests: string[] = [];
   private readonly telemetryListeners = new Listeners<ReceivedTelemetry>();
   private readonly reportedListeners = new Listeners<JsonObject>();
+  private readonly desiredListeners = new Listeners<JsonObject>();
   private readonly pendingMethods = new Map<string, (response: MethodResponse) => void>();
   private nextRid = 1;
   private nextC2d = 1;
@@ -67,6 +68,11 @@ export class LocalHub {
 
   onReported(listener: (reported: JsonObject) => void): () => void {
     return this.reportedListeners.add(listener);
+  }
+
+  /** Called with the whole desired document after each change made through `updateDesired`. */
+  onDesired(listener: (desired: JsonObject) => void): () => void {
+    return this.desiredListeners.add(listener);
   }
 
   /** Connects (persistent session, so telemetry queued by the broker while away is not lost) and subscribes. */
@@ -123,6 +129,7 @@ export class LocalHub {
   async updateDesired(patch: JsonObject): Promise<number> {
     const version = (this.desired["$version"] as number) + 1;
     Object.assign(this.desired, mergePatch(this.desired, patch), { $version: version });
+    this.desiredListeners.emit(this.desired);
     await this.publish(this.iothub(`$iothub/twin/PATCH/properties/desired/?$version=${version}`), JSON.stringify({ ...patch, $version: version }), 0);
     return version;
   }
