@@ -31,6 +31,9 @@ h2 { font-size: 14px; margin: 0 0 8px; text-transform: uppercase; letter-spacing
 @keyframes breathe { 50% { opacity: .2; } }
 table { border-collapse: collapse; width: 100%; font-size: 12px; }
 td, th { text-align: left; border-bottom: 1px solid #e3e7eb; padding: 3px 4px; vertical-align: top; word-break: break-word; }
+td:nth-child(-n+2), th { white-space: nowrap; word-break: normal; }
+td:nth-child(4) { font-family: ui-monospace, monospace; }
+#method-schema { font-size: 12px; color: #52606d; }
 pre { background: #f5f7f9; padding: 6px; margin: 4px 0; max-height: 220px; overflow: auto; font-size: 12px; white-space: pre-wrap; }
 textarea, input, select { font: inherit; box-sizing: border-box; }
 textarea { width: 100%; min-height: 60px; }
@@ -67,7 +70,7 @@ const RGB = { off: "#444", red: "#e53935", green: "#43a047", blue: "#1e88e5", ye
 let state = null;
 async function api(method, path, body) {
   const init = { method, headers: { authorization: "Bearer " + token } };
-  if (body !== undefined) { init.headers["content-type"] = "application/json"; init.body = JSON.stringify(body); }
+  if (method === "POST") { init.headers["content-type"] = "application/json"; init.body = JSON.stringify(body === undefined ? {} : body); }
   const res = await fetch(path, init);
   const json = await res.json().catch(() => ({}));
   return { status: res.status, json };
@@ -138,7 +141,8 @@ function addTelemetry(t) {
   let event = "";
   try { event = Object.keys(JSON.parse(t.body))[0] || ""; } catch (e) { event = "?"; }
   tr.dataset.event = event;
-  for (const text of [new Date(t.receivedAt).toLocaleTimeString(), event, JSON.stringify(t.properties), t.body]) {
+  const props = Object.entries(t.properties).map(([k, v]) => k + "=" + v).join(" ");
+  for (const text of [new Date(t.receivedAt).toLocaleTimeString(), event, props, t.body]) {
     const td = document.createElement("td"); td.textContent = text; tr.append(td);
   }
   $("telemetry").prepend(tr);
@@ -160,7 +164,9 @@ function load(s) {
 }
 function showSchema() {
   const schema = state && state.model.commands[$("method").value];
-  $("method-schema").textContent = schema ? "fields: " + JSON.stringify(schema.fields) + (schema.optional ? " optional: " + schema.optional.join(", ") : "") : "";
+  const describe = (f) => f.type === "enum" ? f.values.join(" | ") : f.type === "integer" || f.type === "double" ? f.type + " " + f.min + ".." + f.max : f.type === "string" ? "string ≤ " + f.maxLength : f.type;
+  const fields = schema ? Object.entries(schema.fields) : [];
+  $("method-schema").textContent = !schema ? "" : fields.length === 0 ? "no arguments" : fields.map(([k, f]) => k + ((schema.optional || []).includes(k) ? "?" : "") + ": " + describe(f)).join(" · ");
 }
 $("method").addEventListener("change", showSchema);
 $("invoke").addEventListener("click", async () => {
