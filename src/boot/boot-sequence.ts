@@ -49,6 +49,11 @@ export interface AssignmentStage {
   resolve(deviceId: string): Promise<Assignment>;
   /** The usable cached assignment, if any (absent: no cache-first start, bootstrap runs first on every boot). */
   cached?(deviceId: string): CachedAssignment | undefined;
+  /**
+   * A hub fixed for this run (a development run against one's own hub, no bootstrap service): the sequence goes
+   * time → hub and never enters the bootstrap phase; hub failures are retried against this hub alone.
+   */
+  readonly configured?: Assignment;
 }
 
 /** The hub link (HubClient). */
@@ -164,6 +169,13 @@ export class BootSequence {
   private afterTime(): void {
     if (this.assignment) return this.enter("hub");
     const o = this.options;
+    const configured = o.bootstrap.configured;
+    if (configured) {
+      o.hub.reconfigure({ host: configured.hubHostName, port: o.hubPort }, configured.deviceId);
+      this.assignment = configured;
+      o.logger.info("bootstrap skipped: the hub is configured", { hub: configured.hubHostName });
+      return this.enter("hub");
+    }
     let cached: CachedAssignment | undefined;
     try {
       cached = o.bootstrap.cached?.(o.deviceId);
@@ -219,6 +231,7 @@ export class BootSequence {
         if (o.hub.status.state === "connected") return this.enter("online");
         this.arm(entry, o.timeouts.hub, () => {
           this.fail("hub", `hub not reached within ${o.timeouts.hub} ms${o.hub.status.lastError ? `: ${o.hub.status.lastError}` : ""}`);
+          if (o.bootstrap.configured) return this.enter("hub"); // no service to ask: the link keeps retrying this hub
           o.hub.stop();
           this.bootstrapReason = `hub not reached within ${o.timeouts.hub} ms`;
           this.enter("bootstrap");
@@ -275,7 +288,7 @@ export class BootSequence {
       this.fail("hub", status.lastError ?? "hub connection lost");
       this.enter("hub");
       this.hubFailuresAtEntry = Math.max(0, status.failures - 1); // this loss counts
-    } else if (this.phase === "hub" && status.state === "waiting") {
+    } else if (this.phase === "hub" && status.state === "waiting" && !o.bootstrap.configured) {
       const failures = status.failures - this.hubFailuresAtEntry;
       if (failures < 1) return;
       const decision = decideOnHubFailure({ failures, lastError: status.lastError, askedSinceOnline: this.askedSinceOnline }, this.policy);

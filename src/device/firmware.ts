@@ -215,7 +215,9 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     client: { certificate: config.credentials.certificate, key: config.credentials.key },
     allowsHub: hubAllowedBy(policy),
     clock,
-    ...(config.defaultHub ? { defaultHub: config.defaultHub } : {}),
+    // Its fallback must be a hub the service could name (a DNS name of the table); a hub configured for a run
+    // without the service (--hub-host localhost) is only ever used as the configured assignment below.
+    ...(config.defaultHub && !config.skipBootstrap ? { defaultHub: config.defaultHub } : {}),
   });
   const hub = new HubClient(
     {
@@ -344,8 +346,10 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   };
   // Cache-first: with a usable cached assignment (bootstrap.cached) the hub is connected at once and the service
   // is asked only when the hub refuses the device, after repeated failures, or (in the background) when it is stale.
+  // Skipped bootstrap: the configured hub is the assignment, and the boot sequence never enters the bootstrap phase.
+  const configured = { hubHostName: config.defaultHub ?? DEFAULT_HUB_HOST, deviceId: config.deviceId, source: "configured" };
   const assignments = config.skipBootstrap
-    ? { resolve: (deviceId: string) => Promise.resolve({ hubHostName: config.defaultHub ?? DEFAULT_HUB_HOST, deviceId, source: "configured" }) }
+    ? { resolve: () => Promise.resolve(configured), configured }
     : { resolve: (deviceId: string) => bootstrap.resolve(deviceId), cached: (deviceId: string) => bootstrap.cached(deviceId) };
   const boot = new BootSequence({
     wifi,

@@ -34,6 +34,8 @@ class FakeBootstrap {
   hang = false;
   /** What is cached (undefined: nothing, as on the first boot). */
   cache: CachedAssignment | undefined;
+  /** A hub fixed for the run (no bootstrap service). */
+  configured: Assignment | undefined;
   /** Called on each request (e.g. to note how many hub attempts came before it). */
   onRequest: (() => void) | undefined;
   resolve(): Promise<Assignment> {
@@ -191,6 +193,41 @@ describe("BootSequence", () => {
     assert.equal(t.boot.status.phase, "hub");
     assert.match(t.boot.status.lastError!.message, /keep-alive timeout/);
     await t.clock.runNext();
+    assert.equal(t.boot.status.phase, "online");
+  });
+});
+
+describe("BootSequence: a configured hub (no bootstrap service)", () => {
+  const HUB = "localhost";
+  const configured = (b: FakeBootstrap) => {
+    b.configured = { hubHostName: HUB, deviceId: "box-1", source: "configured" };
+  };
+
+  it("goes Wi-Fi → time → hub → online and never asks the service", async () => {
+    const t = setup(configured);
+    t.time.valid = true;
+    t.boot.start();
+    await t.clock.advance(100);
+    assert.deepEqual(t.phaseLog(), ["wifi", "time", "hub", "online"]);
+    assert.deepEqual([t.boot.status.hub, t.boot.status.assignmentSource], [HUB, "configured"]);
+    assert.equal(t.connector.attempts[0]!.serverName, HUB);
+    assert.equal(t.bootstrap.calls, 0);
+  });
+
+  it("keeps retrying the configured hub after repeated failures and the hub timeout: no bootstrap phase", async () => {
+    const t = setup(configured);
+    t.time.valid = true;
+    t.connector.refuse = "connection refused by the broker: not authorized (CONNACK return code 5)";
+    t.boot.start();
+    await t.clock.advance(100);
+    await t.clock.advance(130_000);
+    assert.ok(t.connector.attempts.length >= 5, `attempts: ${t.connector.attempts.length}`);
+    assert.ok(t.connector.attempts.every((a) => a.serverName === HUB));
+    assert.equal(t.bootstrap.calls, 0);
+    assert.ok(!t.phaseLog().includes("bootstrap"), t.phaseLog().join(" "));
+    assert.match(t.boot.status.lastError!.message, /hub not reached within 120000 ms/);
+    t.connector.refuse = undefined;
+    for (let i = 0; i < 10 && t.boot.status.phase !== "online"; i++) await t.clock.runNext();
     assert.equal(t.boot.status.phase, "online");
   });
 });

@@ -1,5 +1,5 @@
 import assert from "../support/assert";
-import { createFirmware, type Firmware } from "../../src/device/firmware";
+import { createFirmware, type Firmware, type FirmwareConfig } from "../../src/device/firmware";
 import type { ButtonInput, EdgeListener } from "../../src/ports/gpio";
 import type { PatternSpec } from "../../src/device/led-patterns";
 import { MemoryStore } from "../../src/ports/storage";
@@ -36,7 +36,7 @@ class FakeButton implements ButtonInput {
 }
 
 /** The whole firmware assembly on fakes of the hardware and the network, under a manual clock (runs in XS too). */
-function setup(activeLow: boolean, prepare?: (store: MemoryStore) => void, logger: Logger = silentLogger, restart?: () => void) {
+function setup(activeLow: boolean, prepare?: (store: MemoryStore) => void, logger: Logger = silentLogger, restart?: () => void, extra: Partial<FirmwareConfig> = {}) {
   const clock = new ManualClock();
   const store = new MemoryStore();
   // Stored the way older firmware did (its own "wifi" record): createFirmware imports it into "config".
@@ -68,6 +68,7 @@ function setup(activeLow: boolean, prepare?: (store: MemoryStore) => void, logge
       profile: { name: "box", buttons: 2, segments: [] },
       trustPlatformClock: true,
       skipBootstrap: true,
+      ...extra,
     },
   );
   return { clock, connector, buttons, leds, firmware, store };
@@ -200,6 +201,31 @@ describe("createFirmware (the whole assembly on fakes)", () => {
     assert.deepEqual(t.firmware.config.problems.map((p) => p.kind), ["corrupt"]);
     assert.equal(t.firmware.config.config.wifi, null);
     assert.equal(t.firmware.settings.current["brightness"], 100, "the settings' defaults");
+    t.firmware.stop();
+  });
+
+  for (const host of ["localhost", "127.0.0.1", "::1", "broker"]) {
+    it(`a development hub ${host} (its own explicit egress rule, no bootstrap): time → hub, never the bootstrap phase`, async () => {
+      const t = setup(true, undefined, silentLogger, undefined, { defaultHub: host, extraEgress: [{ host, port: 8883, transport: "tcp", purpose: "development" }] });
+      const phases: string[] = [];
+      t.firmware.boot.onStatus((s) => phases[phases.length - 1] !== s.phase && phases.push(s.phase));
+      t.firmware.start();
+      await t.clock.advance(200);
+      assert.deepEqual(phases, ["wifi", "time", "hub", "online"]);
+      assert.deepEqual([t.firmware.boot.status.hub, t.firmware.boot.status.assignmentSource], [host, "configured"]);
+      assert.deepEqual([t.connector.attempts[0]!.serverName ?? t.connector.attempts[0]!.host, t.connector.attempts[0]!.port], [host, 8883]);
+      // The production table itself is unchanged: only the explicit rule allows it.
+      assert.equal(t.firmware.policy.rule(host, 8883, "tcp")!.purpose, "development");
+      t.firmware.stop();
+    });
+  }
+
+  it("without its explicit rule a development hub is refused by the egress table before any connection", async () => {
+    const t = setup(true, undefined, silentLogger, undefined, { defaultHub: "localhost" });
+    t.firmware.start();
+    await t.clock.advance(200);
+    assert.equal(t.connector.attempts.length, 0);
+    assert.match(t.firmware.hub.status.lastError ?? "", /egress refused: tcp localhost:8883/);
     t.firmware.stop();
   });
 });
