@@ -1,7 +1,8 @@
 /**
  * Server identity check (RFC 6125 / RFC 9525) against a certificate's subjectAltName only — the subject CN is
  * never consulted. DNS names compare case-insensitively; a wildcard is only a whole left-most label ("*.") over
- * at least two further labels, and matches exactly one label. An IPv4 literal matches only an iPAddress entry.
+ * at least two further labels, and matches exactly one label. An IP literal (IPv4 dotted quad, or IPv6 as RFC 4291
+ * writes it, e.g. "::1" for a development broker) matches only an iPAddress entry of its own length.
  */
 import type { SubjectAltName } from "./certificate";
 
@@ -9,6 +10,8 @@ export function matchesServerName(san: SubjectAltName | undefined, serverName: s
   if (!san) return false;
   const ip = ipv4Bytes(serverName);
   if (ip) return san.ipAddresses.some((entry) => entry.length === 4 && entry.every((b, i) => b === ip[i]));
+  const ip6 = ipv6Bytes(serverName);
+  if (ip6) return san.ipAddresses.some((entry) => entry.length === 16 && entry.every((b, i) => b === ip6[i]));
   const name = normalize(serverName);
   if (!name || name.includes("*") || name.includes(":")) return false;
   return san.dnsNames.some((pattern) => dnsNameMatches(normalize(pattern), name));
@@ -41,4 +44,38 @@ export function ipv4Bytes(text: string): number[] | undefined {
   const parts = text.split(".");
   if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255)) return undefined;
   return parts.map(Number);
+}
+
+/**
+ * The sixteen bytes of an IPv6 literal (hex groups, one "::" for a run of zero groups, an optional dotted-quad
+ * tail; no zone index, no brackets), or undefined.
+ */
+export function ipv6Bytes(text: string): number[] | undefined {
+  if (!text.includes(":") || text.length > 45) return undefined;
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (part: string): number[] | undefined => {
+    if (part === "") return [];
+    const out: number[] = [];
+    const fields = part.split(":");
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]!;
+      if (i === fields.length - 1 && field.includes(".")) {
+        const v4 = ipv4Bytes(field);
+        if (!v4) return undefined;
+        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(field)) out.push(parseInt(field, 16));
+      else return undefined;
+    }
+    return out;
+  };
+  const head = groups(halves[0]!);
+  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  if (!head || !tail) return undefined;
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const all = [...head, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...tail];
+  const bytes: number[] = [];
+  for (const g of all) bytes.push(g >> 8, g & 0xff);
+  return bytes;
 }

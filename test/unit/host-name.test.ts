@@ -1,5 +1,5 @@
 import assert from "../support/assert";
-import { dnsNameMatches, matchesServerName } from "../../src/x509/host-name";
+import { dnsNameMatches, ipv6Bytes, matchesServerName } from "../../src/x509/host-name";
 
 const san = (dnsNames: string[], ipAddresses: Uint8Array[] = []) => ({ dnsNames, ipAddresses });
 
@@ -36,6 +36,25 @@ describe("server name against subjectAltName (RFC 6125)", () => {
     assert.ok(!matchesServerName(san(["127.0.0.1"]), "127.0.0.1"));
     assert.ok(!matchesServerName(san([], [ip]), "127.0.0.2"));
     assert.ok(!matchesServerName(san([], [ip]), "127.000.0.1"));
+  });
+
+  it("matches IPv6 literals only against 16-byte iPAddress entries", () => {
+    const loopback = new Uint8Array(16);
+    loopback[15] = 1;
+    assert.ok(matchesServerName(san([], [loopback]), "::1"));
+    assert.ok(matchesServerName(san([], [loopback]), "0:0:0:0:0:0:0:1"));
+    assert.ok(!matchesServerName(san(["::1"]), "::1"));
+    assert.ok(!matchesServerName(san([], [new Uint8Array([127, 0, 0, 1])]), "::1"));
+    assert.ok(!matchesServerName(san([], [loopback]), "::2"));
+  });
+
+  it("reads IPv6 literals as RFC 4291 writes them, and nothing else", () => {
+    assert.deepEqual(ipv6Bytes("::"), new Array<number>(16).fill(0));
+    assert.deepEqual(ipv6Bytes("2001:db8::ff00:42:8329"), [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0xff, 0x00, 0x00, 0x42, 0x83, 0x29]);
+    assert.deepEqual(ipv6Bytes("::ffff:192.0.2.1"), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1]);
+    for (const bad of ["1::2::3", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::8", "12345::1", "::g", "fe80::1%eth0", "[::1]", "localhost", "127.0.0.1", ":1"]) {
+      assert.equal(ipv6Bytes(bad), undefined, bad);
+    }
   });
 
   it("refuses without a subjectAltName and for empty names", () => {
