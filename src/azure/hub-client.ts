@@ -68,6 +68,8 @@ export class HubClient {
   private readonly cloudMessages: Listeners<CloudMessage>;
   private readonly log;
   private session: MqttSession | undefined;
+  /** Sessions the firmware closed itself: their end is logged as information, not as a warning. */
+  private readonly closedOnPurpose = new WeakSet<MqttSession>();
   private endpoint: HubEndpoint;
   private identity: DeviceIdentity;
 
@@ -180,6 +182,7 @@ export class HubClient {
     const current = this.session;
     // DISCONNECT first, then stop the supervisor: the session's close is then no loss to reconnect from.
     let flushed = Promise.resolve();
+    if (current) this.closedOnPurpose.add(current);
     if (current?.disconnect) flushed = current.disconnect(options.closeTimeoutMs ?? 1000);
     else current?.close();
     this.supervisor.stop();
@@ -232,7 +235,9 @@ export class HubClient {
         if (this.session === session) this.session = undefined;
         this.twin.detach(why);
         this.outbox.detach();
-        this.log.warn("disconnected", { reason: why });
+        // A close the firmware asked for (goodbye, stop, a new hub) is no fault: logged as information.
+        if (this.closedOnPurpose.has(session) && setupFailure === undefined) this.log.info("disconnected", { reason: why });
+        else this.log.warn("disconnected", { reason: why });
         onLost(why);
       },
     });
@@ -268,7 +273,12 @@ export class HubClient {
       },
       () => this.deps.clock.clearTimeout(subackTimer), // the session closed first; onClose has said why
     );
-    return { close: () => session.close() };
+    return {
+      close: () => {
+        this.closedOnPurpose.add(session);
+        session.close();
+      },
+    };
   }
 
   /** Full twin GET after every (re)connect; retried while the session lasts, never fatal to the link. */

@@ -3,7 +3,7 @@ import { HubClient, type HubClientConfig } from "../../src/azure/hub-client";
 import { MethodError } from "../../src/azure/direct-methods";
 import type { CloudMessage } from "../../src/azure/cloud-messages";
 import type { DesiredUpdate } from "../../src/azure/twin";
-import { silentLogger } from "../../src/ports/logger";
+import { silentLogger, type LogLevel, type Logger } from "../../src/ports/logger";
 import { utf8 } from "../../src/core/bytes";
 import { FakeConnector, type FakeSession } from "../support/fake-mqtt";
 import { ManualClock, SequenceRandom, flush } from "../support/manual-clock";
@@ -11,7 +11,7 @@ import { settle } from "../support/outcome";
 
 const HUB = "iotrafi-prod-iot-hub.azure-devices.net";
 
-function setup(overrides: Partial<HubClientConfig> = {}) {
+function setup(overrides: Partial<HubClientConfig> = {}, logger: Logger = silentLogger) {
   const clock = new ManualClock();
   const connector = new FakeConnector();
   const client = new HubClient(
@@ -23,7 +23,7 @@ function setup(overrides: Partial<HubClientConfig> = {}) {
       twinTimeoutMs: 5000,
       ...overrides,
     },
-    { connector, clock, random: new SequenceRandom([0.5]), logger: silentLogger },
+    { connector, clock, random: new SequenceRandom([0.5]), logger },
   );
   return { clock, connector, client };
 }
@@ -308,6 +308,22 @@ describe("HubClient", () => {
     assert.equal(t.client.outbox.depth, 1, "the unsent event stays queued");
     await t.clock.advance(60_000);
     assert.equal(t.connector.sessions.length, 1, "no reconnect after the goodbye");
+  });
+
+  it("logs the end of a connection it closed itself (goodbye, stop) as information, a lost one as a warning", async () => {
+    const lines: string[] = [];
+    const logger: Logger = { log: (level: LogLevel, _scope: string, message: string) => void (message === "disconnected" && lines.push(level)) };
+    const t = setup({}, logger);
+    t.client.start();
+    await flush();
+    t.connector.last.drop("connection reset");
+    await t.clock.advance(60_000);
+    assert.equal(t.connector.sessions.length, 2);
+    t.client.stop();
+    t.client.start();
+    await t.clock.advance(60_000);
+    await t.client.goodbye();
+    assert.deepEqual(lines, ["warn", "info", "info"]);
   });
 
   it("goodbye waits at most ackTimeoutMs for PUBACKs; what was not acknowledged is sent again after the next start", async () => {
