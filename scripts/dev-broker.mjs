@@ -154,9 +154,10 @@ if (values["no-start"]) {
   out(`Start the broker:\n  ${mosquitto} -c ${conf}`);
   process.exit(0);
 }
-out(`dev-broker: running ${mosquitto} -c ${conf} (Ctrl-C stops it)`);
+
 
 const child = spawn(mosquitto, ["-c", conf], { stdio: "inherit" });
+if (child.pid !== undefined) out(`dev-broker: running ${mosquitto} -c ${conf} (pid ${child.pid}; Ctrl-C stops it)`);
 child.on("error", (error) => fail(error.code === "ENOENT" ? "mosquitto is not installed (apt-get install mosquitto; --no-start prints the command)" : error.message));
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill("SIGTERM"));
 child.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGTERM" ? 0 : 1)));

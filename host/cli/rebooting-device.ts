@@ -11,11 +11,12 @@ export class RebootingDevice {
   private stopped = false;
 
   /**
-   * `build` makes a device from the state folder, calling `onRestart` when it restarts; `onBoot` sees each
+   * `build` makes a device from the state folder (`restarted`: after a restart, not a power-on), calling
+   * `onRestart` when it restarts; `onBoot` sees each
    * device before it starts (`restarted`: not the first boot).
    */
   constructor(
-    private readonly build: (onRestart: () => void) => HostDevice,
+    private readonly build: (onRestart: () => void, restarted: boolean) => HostDevice,
     private readonly onBoot: (device: HostDevice, restarted: boolean) => void,
   ) {}
 
@@ -41,7 +42,7 @@ export class RebootingDevice {
   }
 
   private power(restarted: boolean): void {
-    const device = this.build(() => this.restart());
+    const device = this.build(() => this.restart(), restarted);
     this.device = device;
     this.onBoot(device, restarted);
     device.start();

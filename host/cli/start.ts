@@ -5,25 +5,29 @@
  * firmware images), with development certificates made at start. Over-the-air updates are on: a firmware
  * restart boots the device again from its state folder.
  */
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { LogLevel } from "../../src/ports/logger";
 import { BOOTSTRAP_HOST, BOOTSTRAP_PORT, DEFAULT_HUB_HOST, HUB_MQTT_TLS_PORT } from "../../src/bootstrap/bootstrap-contract";
-import { EUROPE_POOL, NTP_PORT } from "../../src/time/sntp-client";
+import { NTP_PORT } from "../../src/time/sntp-client";
 import { StaticRoutes } from "../../src/net/guarded-network";
+import { checkDeviceCredentials } from "../../src/x509/device-credentials";
 import type { EgressRule } from "../../src/net/egress-policy";
 import { redactUrl } from "../../src/net/url-redaction";
 import { LineLogger } from "../adapters/node-platform";
 import { FileStore } from "../adapters/file-store";
-import { createHostDevice, type HostDevice } from "../device/host-device";
+import { certificateCommonName, createHostDevice, type HostDevice } from "../device/host-device";
 import { BLOB_HOST } from "../hub/local-blob-store";
 import type { BrokerSessionEvent } from "../hub/embedded-broker";
 import { devReleaseKey } from "../update/dev-release-key";
 import { startLocalCloud, type LocalCloud } from "./local-cloud";
 import { LocalRelease } from "./local-release";
 import { RebootingDevice } from "./rebooting-device";
-import { TerminalUi, say } from "./terminal-ui";
+import { TerminalUi, holdOutput, releaseOutput, say } from "./terminal-ui";
+import { Style, colourWanted } from "./style";
+import { UsageError, defaultStateDir, endpoint, ntpRoutes } from "./endpoints";
 import { LedMirror } from "../console/led-mirror";
 import { DeviceConsoleBackend } from "../console/device-backend";
 import { WebConsole } from "../console/console-server";
@@ -32,24 +36,30 @@ import type { DeviceProfile } from "../../src/device/profile";
 
 const USAGE = `Usage: npm start -- [options]
 
-Runs a simulated KIS.BOX or KIS.LIGHT through the real boot sequence (Wi-Fi → time → bootstrap → hub).
+Runs a simulated KIS.BOX or KIS.LIGHT through the real boot sequence (Wi-Fi → time → bootstrap → hub;
+without the bootstrap service: Wi-Fi → time → hub).
 Without --hub-host, everything runs locally: an embedded hub, bootstrap service and blob storage
 (key u publishes a new firmware release signed with a development key kept in the state folder).
 
 Endpoints (the firmware still checks the real names against its egress table; these only say
 where those names are reached):
-  --ntp ADDR:PORT        reach N.europe.pool.ntp.org (N = 0..3, in order; repeatable) at ADDR:PORT,
-                         e.g. a local chronyd. Without --ntp the host clock is trusted as valid.
+  --ntp ADDR:PORT        reach the four N.europe.pool.ntp.org names at ADDR:PORT, e.g. a local chronyd;
+                         repeatable: name N goes to the N-th --ntp (cycling when fewer than four).
+                         Without --ntp the host clock is trusted as valid.
   --bootstrap ADDR:PORT  reach ${BOOTSTRAP_HOST}:${BOOTSTRAP_PORT} at ADDR:PORT
   --no-bootstrap         skip bootstrap, use the hub given by --hub-host (or the default hub)
   --hub ADDR:PORT        reach the hub's MQTT/TLS port at ADDR:PORT
 
 A real Azure IoT Hub or any IoT-Hub-compatible MQTT/TLS endpoint:
-  --hub-host NAME        hub host name, e.g. myhub.azure-devices.net (implies --no-bootstrap; a name
-                         outside the integration guide's table is allowed for this run, with a warning)
-  --ca FILE              trusted root (PEM or DER); repeatable; default: certs/*.der
-  --cert FILE            device certificate (PEM or DER)
-  --key FILE             device private key (PEM)
+  --hub-host NAME        hub host name or IP address, e.g. myhub.azure-devices.net, or localhost for a
+                         local broker (npm run dev-broker); implies --no-bootstrap; a name outside the
+                         integration guide's table is allowed for this run only, with a warning
+  --ca FILE              trusted root (PEM or DER); repeatable; default: certs/*.der (Azure's roots),
+                         required for a hub that is not *.azure-devices.net
+  --cert FILE            device certificate (PEM or DER; RSA-2048, CN = device id)
+  --key FILE             its private key (PEM or DER, unencrypted)
+                         The certificate and key are checked before any connection (key matches,
+                         RSA-2048, valid now, clientAuth): a problem ends the run with exit code 2.
   --device-id ID         default: the CN of the device certificate
   --model-id DTMI        IoT Plug and Play model id
 
@@ -60,18 +70,14 @@ Device:
 
 Other:
   --state-dir DIR        where the device keeps its storage, firmware slots and development release key
-                         (default .dev/device-<profile>)
+                         (default .dev/<device-id>)
   --log-level LEVEL      debug | info | warn | error (default warn)
   --no-console           no local web console (default: one on 127.0.0.1, its URL with the access token
                          printed at start: the device's buttons and LEDs, telemetry, twin, methods,
                          cloud-to-device messages, firmware release)
-  --console-port PORT    the console's port (default: any free one)`;
+  --console-port PORT    the console's port (default: any free one)
 
-function endpoint(text: string, flag: string): { address: string; port: number } {
-  const m = /^([^:]+):(\d{1,5})$/.exec(text);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`${flag} takes ADDR:PORT, got ${JSON.stringify(text)}`);
-  return { address: m[1]!, port: Number(m[2]) };
-}
+Colours only on a terminal, and never with NO_COLOR set.`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -98,23 +104,24 @@ async function main(): Promise<void> {
   });
   if (values.help) return say(USAGE);
   const level = values["log-level"] as LogLevel;
-  if (!["debug", "info", "warn", "error"].includes(level)) throw new Error("--log-level must be debug, info, warn or error");
+  if (!["debug", "info", "warn", "error"].includes(level)) throw new UsageError("--log-level must be debug, info, warn or error");
   const buttons = Number(values.buttons);
-  if (!Number.isInteger(buttons) || buttons < 1 || buttons > 9) throw new Error("--buttons must be 1..9");
-  if (values.profile !== "box" && values.profile !== "light") throw new Error("--profile must be box or light");
+  if (!Number.isInteger(buttons) || buttons < 1 || buttons > 9) throw new UsageError("--buttons must be 1..9");
+  if (values.profile !== "box" && values.profile !== "light") throw new UsageError("--profile must be box or light");
   const segments = (values.segments ?? "").split(",").map((c) => c.trim());
-  if (!segments.every((c) => isLedColor(c) && c !== "off")) throw new Error(`--segments takes colours from ${LED_COLORS.filter((c) => c !== "off").join(", ")}`);
+  if (!segments.every((c) => isLedColor(c) && c !== "off")) throw new UsageError(`--segments takes colours from ${LED_COLORS.filter((c) => c !== "off").join(", ")}`);
   const profile: DeviceProfile = values.profile === "box" ? { name: "box", buttons, segments: [] } : { name: "light", buttons: 0, segments: segments as LedColor[] };
-  const ntp = values.ntp ?? [];
-  if (ntp.length > EUROPE_POOL.length) throw new Error(`at most ${EUROPE_POOL.length} --ntp servers`);
+  const ntp = ntpRoutes(values.ntp ?? []);
 
   const routes = new StaticRoutes();
-  ntp.forEach((text, i) => routes.set(EUROPE_POOL[i]!, NTP_PORT, "udp", endpoint(text, "--ntp")));
-  const ui = new TerminalUi(profile.name);
+  for (const [name, to] of ntp) routes.set(name, NTP_PORT, "udp", to);
+  const style = new Style(colourWanted(process.stdout, process.env));
+  const ui = new TerminalUi(profile.name, style);
   const leds = new LedMirror(ui.leds); // the terminal prints each change; the console draws it
-  const logger = new LineLogger(level, (line) => say(`\x1b[2m${line}\x1b[0m`));
+  const logger = new LineLogger(level, (line) => say(style.paint("2", line)));
 
-  const hubHost = values["hub-host"] ?? DEFAULT_HUB_HOST;
+  const hubHost = (values["hub-host"] ?? DEFAULT_HUB_HOST).toLowerCase();
+  if (!/^[a-z0-9._:-]+$/.test(hubHost) || hubHost.length > 253) throw new UsageError(`--hub-host takes a host name or an IP address, got ${JSON.stringify(values["hub-host"])}`);
   if (values.hub) routes.set(hubHost, HUB_MQTT_TLS_PORT, "tcp", endpoint(values.hub, "--hub"));
   if (values.bootstrap) routes.set(BOOTSTRAP_HOST, BOOTSTRAP_PORT, "tcp", endpoint(values.bootstrap, "--bootstrap"));
   const extraEgress: EgressRule[] =
@@ -125,15 +132,21 @@ async function main(): Promise<void> {
   let cert: Buffer;
   let key: Buffer;
   const deviceIdFlag = values["device-id"];
+  let deviceId: string;
   if (values["hub-host"]) {
-    if (!values.cert || !values.key) throw new Error("--cert and --key are required with --hub-host");
+    if (!values.cert || !values.key) throw new UsageError("--cert and --key are required with --hub-host");
     const root = resolve(__dirname, "../../..");
     const cas = values.ca?.length ? values.ca : ["certs/DigiCertGlobalRootG2.der", "certs/MicrosoftRSARootCA2017.der"].map((p) => join(root, p));
-    ca = cas.map((p) => readFileSync(p));
-    cert = readFileSync(values.cert);
-    key = readFileSync(values.key);
+    ca = cas.map((p) => readCertificate(p, "--ca"));
+    cert = readCertificate(values.cert, "--cert");
+    key = readFlagFile(values.key, "--key");
+    // Checked before anything connects: these would otherwise only show as an endless retry.
+    const problems = checkDeviceCredentials({ certificate: new Uint8Array(new X509Certificate(cert).raw), privateKey: pkcs8(key), hubHost, rootsGiven: (values.ca?.length ?? 0) > 0, now: Date.now() });
+    if (problems.length) throw new UsageError(problems.join("\nerror: "));
+    deviceId = deviceIdFlag ?? certificateCommonName(cert);
   } else {
     const localDeviceId = deviceIdFlag ?? (profile.name === "box" ? "kisbox-sim-1" : "kislight-sim-1");
+    deviceId = localDeviceId;
     cloud = await startLocalCloud(".dev/pki", localDeviceId);
     ca = [cloud.caPem];
     cert = readFileSync(cloud.device.cert);
@@ -149,13 +162,17 @@ async function main(): Promise<void> {
     });
   }
 
-  const stateDir = resolve(values["state-dir"] ?? `.dev/device-${profile.name}`);
+  // Per device: a run against another hub with another identity never sees this one's firmware slots or settings.
+  const stateDir = values["state-dir"] !== undefined ? resolve(values["state-dir"]) : defaultStateDir(deviceId);
   mkdirSync(stateDir, { recursive: true });
   const releaseKey = devReleaseKey(join(stateDir, "release-key.pem"));
-  // Each boot reads the state folder afresh, as the board reads its flash after a restart.
-  const build = (onRestart: () => void): HostDevice =>
-    createHostDevice(
+  // Each boot reads the state folder afresh, as the board reads its flash after a restart. What the new device
+  // prints while it is assembled (its first LED state, the egress warning) is held until its banner is out.
+  const build = (onRestart: () => void, restarted: boolean): HostDevice => {
+    holdOutput();
+    return createHostDevice(
       {
+        restarted,
         ca,
         cert,
         key,
@@ -179,20 +196,22 @@ async function main(): Promise<void> {
       },
       leds,
     );
+  };
   const version = (d: HostDevice): string => d.ota?.status.currentVersion ?? "?";
   let attachConsole: ((d: HostDevice) => void) | undefined;
   const device = new RebootingDevice(build, (d, restarted) => {
     attachConsole?.(d);
     if (restarted) {
-      say(`restart: booting firmware ${version(d)}`);
+      releaseOutput([`restart: booting firmware ${version(d)}`]);
       return ui.attach(d);
     }
-    say(`${profile.name === "box" ? "KIS.BOX" : "KIS.LIGHT"} simulation: device ${d.deviceId}, firmware ${version(d)}, hub ${hubHost}${cloud ? ` (local: 127.0.0.1:${cloud.broker.port}, bootstrap 127.0.0.1:${cloud.bootstrap.port}, blobs 127.0.0.1:${cloud.blobs.port})` : ""}`);
-    say(
+    const where = cloud ? ` (local: 127.0.0.1:${cloud.broker.port}, bootstrap 127.0.0.1:${cloud.bootstrap.port}, blobs 127.0.0.1:${cloud.blobs.port})` : values.hub ? ` at ${values.hub}` : "";
+    releaseOutput([
+      `${profile.name === "box" ? "KIS.BOX" : "KIS.LIGHT"} simulation: device ${d.deviceId}, firmware ${version(d)}, hub ${hubHost}${where}, state ${stateDir}`,
       ntp.length > 0
-        ? `time: SNTP against ${ntp.map((t, i) => `${EUROPE_POOL[i]} → ${t}`).join(", ")}`
+        ? `time: SNTP against ${ntp.map(([name, to]) => `${name} → ${to.address}:${to.port}`).join(", ")}`
         : "time: the host clock, marked valid (no NTP server configured; --ntp ADDR:PORT uses SNTP)",
-    );
+    ]);
     ui.attach(d);
     ui.listen(cloud?.hub);
   });
@@ -213,7 +232,7 @@ async function main(): Promise<void> {
     ui.onRelease(() => void publishRelease?.().catch(() => undefined));
   }
   const consolePort = Number(values["console-port"]);
-  if (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535) throw new Error("--console-port must be 0..65535");
+  if (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535) throw new UsageError("--console-port must be 0..65535");
   const backend = new DeviceConsoleBackend(profile, leds, cloud?.hub, publishRelease);
   attachConsole = (d) => backend.attach(d);
   const webConsole = values["no-console"] !== true ? await WebConsole.start(backend, { port: consolePort }) : undefined;
@@ -247,7 +266,37 @@ async function until(done: () => boolean, timeoutMs: number): Promise<void> {
   while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
+/** A file a flag names; a missing or unreadable one is the user's to fix (exit code 2). */
+function readFlagFile(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`${flag} ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
+  }
+}
+
+function readCertificate(path: string, flag: string): Buffer {
+  const bytes = readFlagFile(path, flag);
+  try {
+    new X509Certificate(bytes);
+  } catch {
+    throw new UsageError(`${flag} ${path} is not an X.509 certificate (PEM or DER)`);
+  }
+  return bytes;
+}
+
+/** The key as unencrypted PKCS#8 DER (the form the portable check reads), from PEM or DER. */
+function pkcs8(key: Buffer): Uint8Array {
+  try {
+    const object = key.includes("-----BEGIN") ? createPrivateKey(key) : createPrivateKey({ key, format: "der", type: "pkcs8" });
+    return new Uint8Array(object.export({ format: "der", type: "pkcs8" }));
+  } catch (error) {
+    throw new UsageError(`--key is not an unencrypted private key in PEM or PKCS#8 DER (${(error as Error).message})`);
+  }
+}
+
 main().catch((error: unknown) => {
+  releaseOutput([]);
   process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  process.exit(error instanceof UsageError ? 2 : 1);
 });

@@ -4,21 +4,47 @@ import type { PatternSpec, PatternTarget } from "../../src/device/led-patterns";
 import type { LocalHub } from "../hub/local-hub";
 import type { HostDevice } from "../device/host-device";
 import type { FirmwareReport } from "../../src/update/ota-manager";
+import type { Style } from "./style";
+import { permanentTlsFailure } from "./tls-failure";
 
+let held: string[] | undefined;
+
+/** Prints a line (or keeps it while output is held). */
 export function say(line: string): void {
-  process.stdout.write(line + "\n");
+  if (held) held.push(line);
+  else process.stdout.write(line + "\n");
+}
+
+/** Keeps what is said from now on until `release`: a device being built prints its first LED line before its banner. */
+export function holdOutput(): void {
+  held ??= [];
+}
+
+/** Prints `first` (the banner), then what was held, and stops holding. */
+export function releaseOutput(first: readonly string[]): void {
+  const lines = [...first, ...(held ?? [])];
+  held = undefined;
+  for (const line of lines) say(line);
 }
 
 const ANSI: Record<LedColor, string> = { off: "90", red: "31", green: "32", blue: "34", yellow: "33", white: "97", cyan: "36", magenta: "35" };
 
-export function describePattern(spec: PatternSpec): string {
-  if (spec.pattern === "off" || spec.color === "off") return "\x1b[90m○ off\x1b[0m";
+export function describePattern(spec: PatternSpec, style: Style): string {
+  if (spec.pattern === "off" || spec.color === "off") return style.paint("90", "○ off");
   const name = typeof spec.color === "string" ? spec.color : `rgb(${spec.color.r},${spec.color.g},${spec.color.b})`;
   const code = typeof spec.color === "string" ? ANSI[spec.color] : "97";
   const detail = spec.pattern === "on" ? "" : ` ${spec.pattern}${spec.periodMs ? ` ${spec.periodMs} ms` : ""}`;
   const brightness = spec.brightness !== undefined && spec.brightness !== 100 ? ` ${spec.brightness}%` : "";
-  return `\x1b[${code}m● ${name}\x1b[0m${detail}${brightness}`;
+  return `${style.paint(code, `● ${name}`)}${detail}${brightness}`;
 }
+
+/** How the hub in use was chosen, in words. */
+const ASSIGNMENT: Readonly<Record<string, string>> = {
+  service: "assigned by the bootstrap service",
+  cache: "the cached assignment",
+  default: "the compiled-in default hub",
+  configured: "set for this run, no bootstrap",
+};
 
 const COLOR_KEYS: Record<string, LedColor> = { o: "off", r: "red", g: "green", b: "blue", y: "yellow", w: "white", c: "cyan", m: "magenta" };
 
@@ -38,9 +64,14 @@ export class TerminalUi {
   private readonly names: string;
   readonly leds: PatternTarget;
 
-  constructor(private readonly profile: "box" | "light") {
+  private lastTlsFailure: string | undefined;
+
+  constructor(
+    private readonly profile: "box" | "light",
+    private readonly style: Style,
+  ) {
     this.names = profile === "box" ? "button" : "segment";
-    this.leds = { set: (index, spec) => say(`  ${this.names} ${index + 1} LED → ${describePattern(spec)}`) };
+    this.leds = { set: (index, spec) => say(`  ${this.names} ${index + 1} LED → ${describePattern(spec, style)}`) };
   }
 
   hubReceived(body: string, messageId: string | undefined): void {
@@ -68,17 +99,27 @@ export class TerminalUi {
     this.device = device;
     this.lastLine = "";
     device.boot.onStatus((s) => {
-      const line = `boot: ${s.phase}${s.phase === "online" ? ` (hub ${s.hub}, assignment from ${s.assignmentSource})` : ""}`;
+      const source = s.assignmentSource ? (ASSIGNMENT[s.assignmentSource] ?? s.assignmentSource) : "";
+      const line = `boot: ${s.phase}${s.phase === "online" ? ` (hub ${s.hub}, ${source})` : ""}`;
       if (line !== this.lastLine) say(line);
       this.lastLine = line;
       if (s.lastError && s.phase !== "online") say(`  last error [${s.lastError.phase}]: ${s.lastError.message}`);
+    });
+    // A TLS failure no retry can heal is said once, as an error, while the link keeps retrying as the device would.
+    this.lastTlsFailure = undefined;
+    device.hub.onStatus((status) => {
+      const failure = status.state === "connected" ? undefined : permanentTlsFailure(status.lastError);
+      if (failure && failure !== this.lastTlsFailure) {
+        say(this.style.paint("31", `error: ${failure}: ${status.lastError} — this will not heal by retrying (the device keeps trying); fix the certificates or --ca and start again`));
+      }
+      if (status.state === "connected" || failure) this.lastTlsFailure = failure;
     });
     // A device just restarted into a new image shows "applying" until the hub is reached and confirms it.
     this.lastFirmware = "";
     if (device.ota && device.ota.status.status !== "idle") this.firmware(device.ota.status);
     device.ota?.onStatus((f) => this.firmware(f));
     device.box?.onFeedback((f) => {
-      const text = f.state === "delivered" ? "\x1b[32mdelivered (PUBACK)\x1b[0m" : f.state === "queued" ? "queued" : "\x1b[31mdropped\x1b[0m";
+      const text = f.state === "delivered" ? this.style.paint("32", "delivered (PUBACK)") : f.state === "queued" ? "queued" : this.style.paint("31", "dropped");
       say(`  button ${f.button}: Button_pressed ${text}  [${f.messageId}]`);
     });
   }

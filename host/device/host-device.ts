@@ -55,6 +55,11 @@ export interface HostDeviceOptions extends Omit<FirmwareConfig, "deviceId" | "cr
   readonly outboxDir?: string;
   /** Kill the process when its event loop stalls, as the device's task watchdog would reset it. */
   readonly hostWatchdog?: boolean;
+  /**
+   * This boot follows a restart the firmware asked for (not a power-on): the reset reason is then `update` on the
+   * first boot of a new image, else `software`.
+   */
+  readonly restarted?: boolean;
 }
 
 export interface HostDevice extends Firmware {
@@ -77,6 +82,8 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
   const writer = options.update
     ? FileUpdateWriter.powerOn(options.update.dir, { slotSize: options.update.slotSize, factoryVersion: options.firmwareVersion ?? "0.1.0", restart: options.update.onRestart })
     : undefined;
+  const boot = writer?.bootState();
+  const resetReason = !options.restarted ? "power-on" : boot?.pendingVerification && boot.pendingBootCount <= 1 ? "update" : "software";
   const outboxLog = options.outboxDir
     ? new OutboxLog(new FileRecordStorage(options.outboxDir), {
         onEvent: (e) => {
@@ -97,7 +104,7 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
       wifi: radio,
       store,
       leds,
-      systemInfo: { resetReason: () => "power-on", freeHeap: () => undefined },
+      systemInfo: { resetReason: () => resetReason, freeHeap: () => undefined },
       ...(outboxLog ? { outboxStore: outboxLog } : {}),
       ...(options.hostWatchdog ? { watchdog: new NodeWatchdog({ mode: "kill" }) } : {}),
       ...(writer && options.update

@@ -167,7 +167,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   const logger = ringLog;
   const log = (scope: string) => scoped(logger, scope);
   const policy = new EgressPolicy([...INTEGRATION_GUIDE_EGRESS, ...(config.extraEgress ?? [])], log("egress"));
-  for (const rule of config.extraEgress ?? []) log("egress").warn("development egress rule added", { host: rule.host, port: rule.port, transport: rule.transport });
+  for (const rule of config.extraEgress ?? []) log("egress").warn("development egress rule added: outside the integration guide's table, for this run only", { host: rule.host, port: rule.port, transport: rule.transport });
   const guard = { policy, clockValid: () => clock.valid, ...(config.routes ? { routes: config.routes } : {}) };
   const mqtt = new GuardedMqttConnector(platform.mqtt, guard);
   const https = new GuardedHttpsClient(platform.https, guard);

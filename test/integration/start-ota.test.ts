@@ -30,8 +30,12 @@ describe("npm start: an over-the-air update with the u key", function () {
         "succeeded 0.1.1→0.1.1",
       ]);
       assert.ok(cli.out.indexOf("restart: booting firmware 0.1.1") < cli.out.lastIndexOf("boot: online"), "online again after the restart");
+      // Device_started says why each boot began: the power-on, then the restart into the update.
+      await cli.until(/Device_started":\{"firmware":"0\.1\.1"/, "the new image's Device_started at the hub", 8_000);
+      const started = [...cli.out.matchAll(/\{"Device_started":\{"firmware":"([\d.]+)","profile":"box","resetReason":"([\w-]+)"/g)].map((m) => `${m[1]} ${m[2]}`);
+      assert.deepEqual(started, ["0.1.0 power-on", "0.1.1 update"]);
       // Marked valid in the A/B boot record: the next start runs 0.1.1 without a pending trial.
-      const record = JSON.parse(readFileSync(join(cwd, ".dev/device-box/firmware/boot.json"), "utf8")) as { pending: unknown; boot: string; slots: Record<string, { version: string }> };
+      const record = JSON.parse(readFileSync(join(cwd, ".dev/kisbox-sim-1/firmware/boot.json"), "utf8")) as { pending: unknown; boot: string; slots: Record<string, { version: string }> };
       assert.equal(record.pending, null);
       assert.equal(record.slots[record.boot]!.version, "0.1.1");
     });

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { sleep, waitFor } from "./processes";
+
+/** build/host/cli/start.js: what `npm start` runs. */
+export const START_JS = join(__dirname, "../../../host/cli/start.js");
+
+/** Runs `npm start -- args` to its end (for runs that stop by themselves): exit code and everything printed. */
+export function runStartCli(cwd: string, args: string[]): { readonly status: number | null; readonly stdout: string; readonly stderr: string } {
+  const result = spawnSync(process.execPath, [START_JS, ...args], { cwd, encoding: "utf8", timeout: 30_000, input: "" });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
 
 export interface StartCli {
   /** Everything printed so far (stdout and stderr). */
@@ -16,8 +25,13 @@ export interface StartCli {
  * with SIGTERM as a service manager would stop it — and expects exit code 0. The output is printed when anything
  * fails; the process is killed in any case. Resolves with everything it printed.
  */
-export async function withStartCli(cwd: string, args: string[], body: (cli: StartCli) => Promise<void>, options: { readonly quit?: "q" | "SIGTERM" } = {}): Promise<string> {
-  const child = spawn(process.execPath, [join(__dirname, "../../../host/cli/start.js"), ...args], { cwd, stdio: ["pipe", "pipe", "pipe"] });
+export async function withStartCli(
+  cwd: string,
+  args: string[],
+  body: (cli: StartCli) => Promise<void>,
+  options: { readonly quit?: "q" | "SIGTERM"; readonly nodeArgs?: readonly string[]; readonly env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), START_JS, ...args], { cwd, stdio: ["pipe", "pipe", "pipe"], ...(options.env ? { env: options.env } : {}) });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));
