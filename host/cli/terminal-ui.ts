@@ -110,7 +110,8 @@ export class TerminalUi {
     device.hub.onStatus((status) => {
       const failure = status.state === "connected" ? undefined : permanentTlsFailure(status.lastError);
       if (failure && failure !== this.lastTlsFailure) {
-        say(this.style.paint("31", `error: ${failure}: ${status.lastError} — this will not heal by retrying (the device keeps trying); fix the certificates or --ca and start again`));
+        const detail = (status.lastError ?? "").trim().replace(/\s+/g, " ");
+        say(this.style.paint("31", `error: ${failure}: ${detail} — this will not heal by retrying (the device keeps trying); fix the certificates or --ca and start again`));
       }
       if (status.state === "connected" || failure) this.lastTlsFailure = failure;
     });

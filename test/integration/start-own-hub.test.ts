@@ -245,7 +245,8 @@ describe("npm start --hub-host: a TLS failure that cannot heal is said so", func
   after(async () => broker?.stop());
 
   const expectPermanent = async (args: string[], pattern: RegExp): Promise<void> => {
-    const out = await withStartCli(cwd, ["--hub", `127.0.0.1:${broker!.port}`, "--cert", ".dev/broker/device.pem", "--key", ".dev/broker/device.key", ...args], async (cli) => {
+    const credentials = args.includes("--cert") ? [] : ["--cert", ".dev/broker/device.pem", "--key", ".dev/broker/device.key"];
+    const out = await withStartCli(cwd, ["--hub", `127.0.0.1:${broker!.port}`, ...credentials, ...args], async (cli) => {
       await cli.until(pattern, "the error line", 20_000);
       await new Promise((r) => setTimeout(r, 1500)); // a retry or two: said once, not per attempt
     });
@@ -256,6 +257,21 @@ describe("npm start --hub-host: a TLS failure that cannot heal is said so", func
   it("a hub whose certificate the given --ca does not trust", async () => {
     await expectPermanent(["--hub-host", "localhost", "--ca", "other/ca.pem"], /^error: the hub's certificate is not trusted by the given roots \(--ca\): .* — this will not heal by retrying/m);
   });
+
+  it("a device certificate the hub's CA did not issue", async () => {
+    const other = join(cwd, "other");
+    openssl(other, "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "device.key", "-subj", "/CN=box-stranger", "-out", "device.csr");
+    openssl(other, "x509", "-req", "-in", "device.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", "7", "-days", "30", "-out", "device.pem");
+    await expectPermanent(["--hub-host", "localhost", "--ca", ".dev/broker/ca.pem", "--cert", "other/device.pem", "--key", "other/device.key"], /^error: the hub refused the device's certificate: .*alert unknown ca.* — this will not heal by retrying/m);
+  });
+
+  for (const host of ["127.0.0.1", "::1"]) {
+    it(`an IP address as --hub-host (${host}): online, its name checked against the certificate's iPAddress entries`, async () => {
+      await withStartCli(cwd, ["--hub-host", host, "--hub", `127.0.0.1:${broker!.port}`, "--ca", ".dev/broker/ca.pem", "--cert", ".dev/broker/device.pem", "--key", ".dev/broker/device.key"], async (cli) => {
+        await cli.until(new RegExp(`boot: online \\(hub ${host.replace(/\./g, "\\.")}, set for this run, no bootstrap\\)`), "online", 20_000);
+      });
+    });
+  }
 
   it("a hub whose certificate is not for the --hub-host name", async () => {
     await expectPermanent(["--hub-host", "broker", "--ca", ".dev/broker/ca.pem"], /^error: the hub's certificate is not for this host name \(--hub-host\): .* — this will not heal by retrying/m);
