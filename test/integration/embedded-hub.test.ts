@@ -113,7 +113,7 @@ describe("npm start (the host simulation in a terminal)", function () {
   it("presses buttons, shows PUBACK confirmations and the LED colour the hub sets", async () => {
     const cwd = tempDir("start");
     await withStartCli(cwd, ["--buttons", "3"], async (cli) => {
-      await cli.until(/boot: online \(hub iotrafi-prod-iot-hub.azure-devices.net, assignment from service\)/, "the simulated box to boot (Wi-Fi, time, bootstrap, hub)", 30_000);
+      await cli.until(/boot: online \(hub iotrafi-prod-iot-hub.azure-devices.net, assigned by the bootstrap service\)/, "the simulated box to boot (Wi-Fi, time, bootstrap, hub)", 30_000);
       cli.send("2");
       await cli.until(/button 2: Button_pressed .*delivered \(PUBACK\)/, "the PUBACK confirmation");
       cli.send("y");
