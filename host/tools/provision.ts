@@ -3,7 +3,7 @@
  * and optionally its Wi-Fi credentials — as the CSV that ESP-IDF's NVS partition generator turns into the NVS
  * partition image:
  *
- *   npm run provision -- --cert device.pem --key device.key [--device-id ID] [--wifi-ssid S --wifi-passphrase P] --out nvs.csv
+ *   npm run provision -- --cert device.pem --key device.key [--device-id ID] [--wifi-ssid S (--wifi-passphrase P | --allow-open)] --out nvs.csv
  *   python -m esp_idf_nvs_partition_gen generate nvs.csv nvs.bin 0x6000      (ESP-IDF: nvs_partition_gen.py)
  *   esptool.py write_flash 0x9000 nvs.bin                                      (sdkconfig/partitions.csv: nvs)
  *
@@ -216,16 +216,19 @@ export function runNvsGenerator(gen: NvsGenerator, args: readonly string[]): voi
 // ---- command line ----
 
 const USAGE = `Usage: npm run provision -- --cert <device cert> --key <device key> [--device-id <id>]
-                             [--wifi-ssid <ssid> [--wifi-passphrase <passphrase>]] [--security-floor <n>] [--out <nvs.csv>]
+                             [--wifi-ssid <ssid> (--wifi-passphrase <passphrase> | --allow-open)] [--security-floor <n>]
+                             (--out <nvs.csv> | --out -)
                              [--image <nvs.bin> [--encrypt (--keygen --keyfile <nvs_keys.bin> | --keyfile <nvs_keys.bin>)] [--gen <path>]]
 
 Writes the CSV of the device's NVS partition (namespace "${CREDENTIAL_DOMAIN}") for ESP-IDF's NVS partition generator,
 and with --image the partition image itself.
   --cert, --key      the device's certificate and RSA-2048 private key (PEM or DER; the key unencrypted)
   --device-id        must equal the certificate's CN (default: the CN)
-  --wifi-ssid        store Wi-Fi credentials as well (WPA/WPA2-PSK: a passphrase of 8..63 characters or 64 hex digits)
+  --wifi-ssid        store Wi-Fi credentials as well: WPA/WPA2-PSK with --wifi-passphrase (8..63 characters or 64 hex
+                     digits), or an open network (no security) with --allow-open: the device then joins that SSID unencrypted
   --security-floor   the security version of the image flashed at the factory: over-the-air images below it are refused
-  --out              the CSV file (default: standard output; with --image, a temporary file deleted afterwards)
+  --out              the CSV file; it holds the private key, so it is written only where asked: --out - for standard
+                     output. With --image and no --out, a temporary file deleted afterwards.
   --image            write the NVS partition image (.bin) with Espressif's generator
   --encrypt          ... encrypted (NVS encryption, sdkconfig/production) with the key in --keyfile
   --keygen           make a new NVS key (CSPRNG) and write it as the nvs_keys partition image to --keyfile (never overwritten)
@@ -246,7 +249,7 @@ function main(argv: string[]): number {
       process.stdout.write(USAGE + "\n");
       return 0;
     }
-    if (name === "--encrypt" || name === "--keygen") {
+    if (name === "--encrypt" || name === "--keygen" || name === "--allow-open") {
       args.set(name, "");
       continue;
     }
@@ -264,8 +267,8 @@ function main(argv: string[]): number {
     process.stderr.write(`provision: --cert and --key are required\n${USAGE}\n`);
     return 2;
   }
-  if (args.has("--wifi-passphrase") && !args.has("--wifi-ssid")) {
-    process.stderr.write("provision: --wifi-passphrase needs --wifi-ssid\n");
+  if ((args.has("--wifi-passphrase") || args.has("--allow-open")) && !args.has("--wifi-ssid")) {
+    process.stderr.write(`provision: ${args.has("--allow-open") ? "--allow-open" : "--wifi-passphrase"} needs --wifi-ssid\n`);
     return 2;
   }
   const image = args.get("--image");
@@ -285,6 +288,15 @@ function main(argv: string[]): number {
   if (!keygen && keyfile !== undefined && !existsSync(keyfile)) return usage(`--keyfile ${keyfile} does not exist (add --keygen to make it)`);
   const floorText = args.get("--security-floor");
   if (floorText !== undefined && !/^(0|[1-9]\d{0,9})$/.test(floorText)) return usage("--security-floor must be a whole number 0..2147483647");
+  // The Wi-Fi policy (src/wifi) joins an open network only when the credentials allow it: say which one is meant.
+  const allowOpen = args.has("--allow-open");
+  if (args.has("--wifi-ssid") && !args.has("--wifi-passphrase") && !allowOpen) {
+    return usage("--wifi-ssid without --wifi-passphrase is an open network (no security): add --allow-open to store it, or give --wifi-passphrase (WPA/WPA2-PSK)");
+  }
+  if (allowOpen && args.has("--wifi-passphrase")) return usage("--allow-open is for a network without security: give either --wifi-passphrase or --allow-open");
+  // The CSV holds the private key in clear: it goes to standard output only when asked for (--out -).
+  if (args.get("--out") === "-" && image !== undefined) return usage("--image reads the CSV from a file: give --out <nvs.csv>, or no --out for a temporary one");
+  if (!args.has("--out") && image === undefined) return usage("--out <nvs.csv> is required (the CSV holds the device's private key; --out - writes it to standard output)");
   let temp: string | undefined;
   try {
     const ssid = args.get("--wifi-ssid");
@@ -294,7 +306,7 @@ function main(argv: string[]): number {
       certificate: readFileSync(certPath),
       key: readFileSync(keyPath),
       ...(deviceId !== undefined ? { deviceId } : {}),
-      ...(ssid !== undefined ? { wifi: { ssid, ...(passphrase !== undefined ? { passphrase } : {}) } } : {}),
+      ...(ssid !== undefined ? { wifi: { ssid, ...(passphrase !== undefined ? { passphrase } : {}), ...(allowOpen ? { allowOpen } : {}) } } : {}),
       ...(floorText !== undefined ? { securityFloor: Number(floorText) } : {}),
     });
     const gen = image !== undefined ? findNvsGenerator(args.get("--gen")) : undefined;
@@ -305,12 +317,12 @@ function main(argv: string[]): number {
       temp = mkdtempSync(join(tmpdir(), "kisme-provision-"));
       out = join(temp, "nvs.csv");
     }
-    if (out) writeFileSync(out, result.csv, { mode: 0o600 });
-    else process.stdout.write(result.csv);
+    if (out === "-") process.stdout.write(result.csv);
+    else if (out) writeFileSync(out, result.csv, { mode: 0o600 });
     if (keygen && keyfile !== undefined) writeFileSync(keyfile, nvsKeyPartition(), { mode: 0o600, flag: "wx" });
     if (keyfile !== undefined) checkNvsKeyPartition(readFileSync(keyfile));
     process.stderr.write(
-      `provision: device ${result.deviceId}, certificate valid until ${result.notAfter.toISOString()}, ${result.entries.length} entries${ssid ? `, Wi-Fi ${ssid}` : ""}${floorText !== undefined ? `, security floor ${floorText}` : ""}${out && !temp ? ` -> ${out}` : ""}${keygen ? `, new NVS key -> ${keyfile!}` : ""}\n`,
+      `provision: device ${result.deviceId}, certificate valid until ${result.notAfter.toISOString()}, ${result.entries.length} entries${ssid ? `, Wi-Fi ${ssid}${allowOpen ? " (open network)" : ""}` : ""}${floorText !== undefined ? `, security floor ${floorText}` : ""}${out && !temp ? ` -> ${out === "-" ? "standard output" : out}` : ""}${keygen ? `, new NVS key -> ${keyfile!}` : ""}\n`,
     );
     if (image === undefined) return 0;
     const genArgs = nvsGeneratorArgs(out!, image, encrypt ? keyfile : undefined);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { NVS_KEYS_PARTITION_SIZE, ProvisioningError, checkNvsKeyPartition, findNvsGenerator, nvsKeyPartition, provision, runNvsGenerator } from "../../host/tools/provision";
 import { SECURITY_FLOOR_KEY, SecurityFloor } from "../../src/update/security-floor";
 import { ConfigStore, CONFIG_KEY, EMPTY_CONFIG } from "../../src/storage/config-store";
-import { WifiCredentialStore } from "../../src/wifi/wifi-credentials";
+import { WifiCredentialStore, unsupportedReason } from "../../src/wifi/wifi-credentials";
 import { MemoryStore } from "../../src/ports/storage";
 import { TestPki } from "./support/fixture";
 import { tempDir } from "./support/processes";
@@ -92,12 +92,60 @@ describe("factory provisioning (NVS partition CSV)", function () {
     assert.equal(spawnSync("stat", ["-c", "%a", out], { encoding: "utf8" }).stdout.trim(), "600");
     const other = pki.device("kisbox-other");
     writeFileSync(join(dir, "wrong.key"), readFileSync(other.key));
-    const bad = spawnSync(process.execPath, [TOOL, "--cert", cred.cert, "--key", join(dir, "wrong.key")], { encoding: "utf8" });
+    const bad = spawnSync(process.execPath, [TOOL, "--cert", cred.cert, "--key", join(dir, "wrong.key"), "--out", "-"], { encoding: "utf8" });
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /^provision: the key does not belong to the certificate/);
+    assert.equal(bad.stdout, "", "nothing written when the check fails");
     const usage = spawnSync(process.execPath, [TOOL, "--cert", cred.cert], { encoding: "utf8" });
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /--cert and --key are required/);
+  });
+
+  it("the command line writes the private key to standard output only when asked (--out -)", () => {
+    const cred = pki.device("kisbox-stdout");
+    const run = (...args: string[]) => spawnSync(process.execPath, [TOOL, "--cert", cred.cert, "--key", cred.key, ...args], { encoding: "utf8" });
+    const unasked = run();
+    assert.equal(unasked.status, 2);
+    assert.equal(unasked.stdout, "");
+    assert.match(unasked.stderr, /^provision: --out <nvs\.csv> is required \(the CSV holds the device's private key; --out - writes it to standard output\)/);
+    const asked = run("--out", "-");
+    assert.equal(asked.status, 0, asked.stderr);
+    assert.equal(asked.stdout, provision({ certificate: readFileSync(cred.cert), key: readFileSync(cred.key) }).csv);
+    assert.ok(asked.stdout.includes(readFileSync(cred.keyDer).toString("base64")), "the key is in what was asked for");
+    assert.match(asked.stderr, /device kisbox-stdout, .* -> standard output/);
+    const withImage = run("--out", "-", "--image", join(dir, "stdout-nvs.bin"));
+    assert.equal(withImage.status, 2);
+    assert.match(withImage.stderr, /--image reads the CSV from a file/);
+    assert.equal(withImage.stdout, "");
+  });
+
+  it("an open network only with --allow-open: stored so that the firmware's Wi-Fi policy joins it", () => {
+    const cred = pki.device("kisbox-open");
+    const out = join(dir, "open.csv");
+    const run = (...args: string[]) => spawnSync(process.execPath, [TOOL, "--cert", cred.cert, "--key", cred.key, "--out", out, ...args], { encoding: "utf8" });
+    rmSync(out, { force: true });
+    const unasked = run("--wifi-ssid", "Gast");
+    assert.equal(unasked.status, 2);
+    assert.match(unasked.stderr, /--wifi-ssid without --wifi-passphrase is an open network \(no security\): add --allow-open to store it/);
+    assert.ok(!existsSync(out), "nothing written");
+    const both = run("--wifi-ssid", "Gast", "--wifi-passphrase", "kisme-factory-01", "--allow-open");
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /--allow-open is for a network without security/);
+    const alone = run("--allow-open");
+    assert.equal(alone.status, 2);
+    assert.match(alone.stderr, /--allow-open needs --wifi-ssid/);
+    assert.ok(!existsSync(out), "nothing written");
+
+    const ok = run("--wifi-ssid", "Gast", "--allow-open");
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stderr, /Wi-Fi Gast \(open network\) -> /);
+    const config = pythonCsv(readFileSync(out, "utf8")).find((r) => r[0] === CONFIG_KEY);
+    const store = new MemoryStore();
+    store.set(CONFIG_KEY, config![3]!);
+    const credentials = new WifiCredentialStore(new ConfigStore({ store, defaults: EMPTY_CONFIG })).load().credentials;
+    assert.deepEqual(credentials, { ssid: "Gast", allowOpen: true });
+    assert.equal(unsupportedReason("open", credentials!), undefined, "the device joins the open network");
+    assert.match(unsupportedReason("open", { ssid: "Gast" }) ?? "", /open network \(no security\) refused/, "and only because it was allowed");
   });
 
   it("writes the update security floor when asked (read back by the firmware's SecurityFloor)", () => {
