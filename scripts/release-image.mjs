@@ -45,11 +45,13 @@ version unless the manifest is a downgrade from exactly the version they run, an
 (an expiring manifest also waits until the device's clock is set by SNTP). kisme-fw:v1 manifests are refused.
 
 Options
-  --image <file>      the image to release. Without it and with MODDABLE set, the newest mcconfig output
-                      $MODDABLE/build/bin/<platform>[/mc]/release/<name>/xs_esp32.bin is used. A production image
-                      (Secure Boot v2) is the app signed with espsecure (README: Production line).
+  --image <file>      the image to release. Without it, the newest mcconfig output
+                      <output>/bin/<platform>[/mc]/release/<name>/xs_esp32.bin is used, where <output> is
+                      $KISME_SDK_OUTPUT if set (scripts/build-device.mjs -o), else $MODDABLE/build. A production
+                      image (Secure Boot v2) is the app signed with espsecure (README: Production line).
   --platform <p>      mcconfig platform folder for the default image (default esp32).
-  --name <app>        mcconfig application name for the default image (default: kis<product>).
+  --name <app>        mcconfig application name for the default image (default: the product's app, kisbox for
+                      --product box, kislight for --product light, as scripts/build-device.mjs names it).
   --key <pem>         the release private key (PEM, PKCS#8 or SEC1, curve P-256 / prime256v1).
   --product <p>       box (KIS.BOX) or light (KIS.LIGHT): the product the image was built for (required).
   --security-version <n>
@@ -71,18 +73,17 @@ Options
   --print-public-key  print the key's public half (DER SubjectPublicKeyInfo, base64) instead, for building it
                       into the firmware.
 
-Making a release key (keep the private key offline, e.g. in an HSM or a password manager; never commit it):
+Making a release key (once; keep release.pem offline, e.g. in an HSM or a password manager; never commit it):
 
-  openssl ecparam -name prime256v1 -genkey -noout -out kisme-release.key.pem
-  openssl pkcs8 -topk8 -nocrypt -in kisme-release.key.pem -out kisme-release.pk8.pem     # optional: PKCS#8
-  openssl ec -in kisme-release.key.pem -pubout -outform DER -out kisme-release.pub.der  # built into the firmware
+  openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -out release.pem
+  node scripts/release-image.mjs --key release.pem --print-public-key    # the firmware's releaseKey setting
 
 Verifying a patch by hand (the signed message rebuilt from the patch):
 
   printf 'kisme-fw:v2\\nproduct=%s\\nversion=%s\\nsize=%s\\nsha256=%s\\nsecurity-version=%s\\ndowngrade-from=%s\\nexpires=%s' \\
     box 1.3.0 <size> <sha256> <security version> '' '' > msg
   base64 -d <<< '<signature>' > sig.der
-  openssl dgst -sha256 -verify <(openssl ec -in kisme-release.key.pem -pubout) -signature sig.der msg
+  openssl dgst -sha256 -verify <(openssl pkey -in release.pem -pubout) -signature sig.der msg
 `;
 
 function fail(message) {
@@ -141,11 +142,13 @@ function parseArgs(argv) {
 }
 
 function defaultImage(options) {
+  const output = process.env.KISME_SDK_OUTPUT || undefined;
   const moddable = process.env.MODDABLE;
-  if (!moddable) fail("--image is required (or set MODDABLE to use the mcconfig build output)");
+  if (!output && !moddable) fail("--image is required (or set KISME_SDK_OUTPUT or MODDABLE to use the mcconfig build output)");
   const platform = options.platform ?? "esp32";
-  const name = options.name ?? PRODUCTS[options.product] ?? path.basename(root);
-  const base = path.join(moddable, "build", "bin");
+  // The app is the product's (products/kis<product>/manifest.json), whatever the checkout folder is called.
+  const name = options.name ?? PRODUCTS[options.product];
+  const base = output ? path.join(path.resolve(output), "bin") : path.join(moddable, "build", "bin");
   // mcconfig (release builds) leaves the application image here, by platform / subplatform folder.
   const candidates = [];
   if (existsSync(base)) {

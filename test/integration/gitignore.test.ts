@@ -23,9 +23,9 @@ describe(".gitignore", () => {
       "local/device.key.der",
       "device.key.der",
       "release-key.pem", // host/update/dev-release-key.ts
-      "kisme-release.key.pem", // scripts/release-image.mjs --help
+      "kisme-release.key.pem", // the recipe of earlier --help texts
       "kisme-release.pk8.pem",
-      "release.pem", // README
+      "release.pem", // README and scripts/release-image.mjs --help: the release key recipe
       "device.pem",
       "certs/sub/x.pem",
       "x.p8",

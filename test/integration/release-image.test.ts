@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { createCa, issueClient } from "../../host/pki/dev-pki";
 import { tempDir } from "./support/processes";
 
@@ -159,5 +159,80 @@ describe("scripts/release-image.mjs signs kisme-fw:v2 manifests: product, securi
     assert.ok(Math.abs(relative.firmware.expires - (Date.now() / 1000 + 36 * 3600)) < 60);
     const plain = JSON.parse(release("--product", "box", "--security-version", "2", "--version", "1.4.0", "--expires", "4102444800").stdout) as { firmware: { expires: number } };
     assert.equal(plain.firmware.expires, 4102444800, "any manifest may expire");
+  });
+});
+
+describe("scripts/release-image.mjs: the key recipe and the default image", function () {
+  this.timeout(60_000);
+  const TOOL = join(ROOT, "scripts/release-image.mjs");
+  let dir: string;
+
+  before(() => {
+    dir = tempDir("release-tools");
+  });
+
+  function run(args: string[], env: Record<string, string | undefined>, cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
+    const clean: Record<string, string | undefined> = { ...process.env };
+    for (const name of ["KISME_DEV_CREDENTIALS", "KISME_SDK_OUTPUT", "MODDABLE"]) delete clean[name];
+    const r = spawnSync(process.execPath, [TOOL, ...args], { cwd, env: { ...clean, ...env }, encoding: "utf8" });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** The key recipe as a text shows it: its `openssl ecparam` line and the line after it. */
+  function recipe(text: string): string[] {
+    const lines = text.split("\n").map((line) => line.trim());
+    const at = lines.findIndex((line) => line.startsWith("openssl ecparam"));
+    assert.ok(at >= 0, "a key recipe");
+    assert.equal(lines.filter((line) => line.startsWith("openssl ecparam")).length, 1, "one recipe");
+    return lines.slice(at, at + 2);
+  }
+
+  it("--help and the README give one key recipe, and it makes a key the tool signs with", () => {
+    const help = run(["--help"], {});
+    assert.equal(help.status, 0);
+    const fromHelp = recipe(help.stdout);
+    assert.deepEqual(recipe(readFileSync(join(ROOT, "README.md"), "utf8")), fromHelp);
+    // Run it as written (in a folder of its own), the tool named by its path.
+    const work = join(dir, "recipe");
+    mkdirSync(work);
+    execFileSync("sh", ["-c", fromHelp[0]!], { cwd: work, stdio: "pipe" });
+    const printed = execFileSync("sh", ["-c", fromHelp[1]!.replace("node scripts/release-image.mjs", `"${process.execPath}" "${TOOL}"`)], { cwd: work, encoding: "utf8" });
+    const key = createPrivateKey(readFileSync(join(work, "release.pem")));
+    assert.equal(key.asymmetricKeyDetails?.namedCurve, "prime256v1");
+    assert.ok(readFileSync(join(work, "release.pem"), "utf8").startsWith("-----BEGIN PRIVATE KEY-----"), "PKCS#8");
+    assert.equal(printed.trim(), createPublicKey(key).export({ format: "der", type: "spki" }).toString("base64"));
+  });
+
+  it("without --image: the product's app (kisbox / kislight) from the mcconfig output, never the checkout folder's name", () => {
+    const output = join(dir, "sdk-output");
+    const put = (app: string, bytes: number): string => {
+      const folder = join(output, "bin", "esp32", "release", app);
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, "xs_esp32.bin"), randomBytes(bytes));
+      return join(folder, "xs_esp32.bin");
+    };
+    const light = put("kislight", 3000);
+    put(basename(ROOT), 4000); // an app named like the checkout: never taken
+    const key = join(dir, "default-image.pem");
+    execFileSync("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key], { stdio: "ignore" });
+    const args = (product: string, ...extra: string[]) => ["--key", key, "--product", product, "--security-version", "0", "--version", "1.3.0", "--url", URL, ...extra];
+
+    const ok = run(args("light"), { KISME_SDK_OUTPUT: output });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.ok(ok.stderr.includes(`release-image: ${light}: 3000 bytes`), ok.stderr);
+    const box = run(args("box"), { KISME_SDK_OUTPUT: output });
+    assert.equal(box.status, 1);
+    assert.match(box.stderr, /no mcconfig output \(xs_esp32\.bin\) for kisbox under /);
+    const kisbox = put("kisbox", 2000);
+    const named = run(args("box"), { KISME_SDK_OUTPUT: output });
+    assert.ok(named.stderr.includes(`release-image: ${kisbox}: 2000 bytes`), named.stderr);
+    // MODDABLE's own build folder when KISME_SDK_OUTPUT is not set; --name still overrides.
+    const moddable = join(dir, "moddable");
+    mkdirSync(join(moddable, "build"), { recursive: true });
+    cpSync(join(output, "bin"), join(moddable, "build", "bin"), { recursive: true });
+    const viaModdable = run(args("light", "--name", "kisbox"), { MODDABLE: moddable });
+    assert.equal(viaModdable.status, 0, viaModdable.stderr);
+    assert.ok(viaModdable.stderr.includes(`${join(moddable, "build", "bin", "esp32", "release", "kisbox", "xs_esp32.bin")}: 2000 bytes`), viaModdable.stderr);
+    assert.match(run(args("light"), {}).stderr, /--image is required \(or set KISME_SDK_OUTPUT or MODDABLE/);
   });
 });
