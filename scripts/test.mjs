@@ -12,6 +12,7 @@ import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Mocha from "mocha";
+import { sourceFingerprint, writeStamp } from "./lib/build-stamp.mjs";
 import { fixtureSource, runXs } from "./run-xs.mjs";
 import { selfTestXs } from "./xs-self-test.mjs";
 
@@ -48,11 +49,14 @@ function abort(reason) {
 
 // A clean build, so a deleted test can never linger as stale JavaScript.
 rmSync(path.join(root, "build"), { recursive: true, force: true });
+// Recorded for scripts/launch.mjs, so that `npm start` after `npm test` runs this build instead of compiling again.
+const fingerprint = sourceFingerprint(root);
 try {
   tsc("tsconfig.core.json");
   if (existsSync(path.join(root, "tsconfig.moddable.json"))) tsc("tsconfig.moddable.json");
   tsc("tsconfig.xs.json");
   tsc("tsconfig.json");
+  writeStamp(root, fingerprint);
 } catch {
   abort("type-check failed");
 }
