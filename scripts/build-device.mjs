@@ -122,7 +122,7 @@ const timeFloor = passThrough.some((a) => a.startsWith("timeFloor=")) ? [] : [`t
 const outputArgs = output ? ["-o", path.resolve(output)] : [];
 const mcArgs = ["-m", "-p", platform, ...(target ? ["-t", target] : []), ...outputArgs, ...passThrough, manifest, ...timeFloor];
 if (dryRun) {
-  const vars = ["KISME_DEV_CREDENTIALS", ...Object.keys(sdk.env)].map((name) => `${name}=${env[name]}`).join(" ");
+  const vars = [...Object.keys(credentials.env), ...Object.keys(sdk.env)].map((name) => `${name}=${env[name]}`).join(" ");
   process.stdout.write(`build-device: dry run: ${vars} mcconfig ${mcArgs.join(" ")} (in ${root})\n`);
   process.exit(0);
 }

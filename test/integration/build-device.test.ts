@@ -24,6 +24,7 @@ function fakeRoot(local = true): string {
 function buildDevice(args: string[], env: Record<string, string | undefined> = {}): { status: number | null; out: string } {
   const clean = { ...process.env };
   delete clean.KISME_DEV_CREDENTIALS;
+  delete clean.KISME_SDK_OUTPUT; // the dry run's mcconfig command line is asserted without -o
   const r = spawnSync(process.execPath, [join(ROOT, "scripts/build-device.mjs"), ...args], { cwd: ROOT, env: { ...clean, ...env }, encoding: "utf8" });
   return { status: r.status, out: r.stdout + r.stderr };
 }
@@ -43,7 +44,7 @@ describe("Device builds embed development credentials only with --dev-credential
       assert.equal(d.error, undefined);
       assert.equal(d.embed, false, platform);
       assert.deepEqual(d.resources, []);
-      assert.equal(d.env.KISME_DEV_CREDENTIALS, join(root, "certs"), "pinned to the manifest default, where they never are");
+      assert.deepEqual(d.env, { KISME_DEV_CREDENTIALS_MANIFEST: join(root, lib.DEV_MANIFESTS.none) }, "pinned to the empty manifest: nothing listed, nothing looked for");
       assert.match(d.messages.join("\n"), /development credentials: none embedded/);
     }
   });
@@ -53,7 +54,7 @@ describe("Device builds embed development credentials only with --dev-credential
     const lin = lib.resolveDevCredentials({ platform: "lin", devCredentials: true, env: {}, root });
     assert.equal(lin.embed, true);
     assert.deepEqual(lin.resources, DEV);
-    assert.equal(lin.env.KISME_DEV_CREDENTIALS, join(root, "local"));
+    assert.deepEqual(lin.env, { KISME_DEV_CREDENTIALS_MANIFEST: join(root, lib.DEV_MANIFESTS.embed), KISME_DEV_CREDENTIALS: join(root, "local") });
     assert.deepEqual(lin.messages, [`embedding development credentials from ${join(root, "local")}: device.der, device.key.der, dev-ca.der`]);
     const esp32 = lib.resolveDevCredentials({ platform: "esp32", devCredentials: true, env: {}, root });
     assert.equal(esp32.embed, true);
@@ -70,11 +71,11 @@ describe("Device builds embed development credentials only with --dev-credential
     const named = lib.resolveDevCredentials({ platform: "esp32", devCredentials: false, env: { KISME_DEV_CREDENTIALS: join(root, "local") }, root });
     assert.match(named.error ?? "", /KISME_DEV_CREDENTIALS is set .* but --dev-credentials is not given/);
     assert.equal(named.embed, false);
-    assert.equal(lib.resolveDevCredentials({ platform: "lin", devCredentials: false, env: { KISME_DEV_CREDENTIALS: join(root, "certs") }, root }).error, undefined, "the default folder itself is fine");
+    assert.equal(lib.resolveDevCredentials({ platform: "lin", devCredentials: false, env: { KISME_DEV_CREDENTIALS: join(root, "certs") }, root }).error, undefined, "the old default folder is harmless");
     assert.match(lib.resolveDevCredentials({ platform: "lin", devCredentials: true, env: {}, root }).error ?? "", /local does not exist/);
     mkdirSync(join(root, "local"));
     assert.match(lib.resolveDevCredentials({ platform: "lin", devCredentials: true, env: {}, root }).error ?? "", /holds none of device\.der/);
-    // Development credentials in certs/ would be embedded by every build (the manifest default): refused.
+    // Development credentials in certs/, the public roots' folder: refused.
     writeFileSync(join(root, "certs", "device.key.der"), "key");
     assert.match(lib.resolveDevCredentials({ platform: "esp32", devCredentials: false, env: {}, root }).error ?? "", /certs\/ holds development credentials \(device\.key\.der\)/);
   });
@@ -83,7 +84,7 @@ describe("Device builds embed development credentials only with --dev-credential
     const none = buildDevice(["esp32", "--dry-run"]);
     assert.equal(none.status, 0, none.out);
     assert.match(none.out, /development credentials: none embedded/);
-    assert.match(none.out, new RegExp(`dry run: KISME_DEV_CREDENTIALS=${join(ROOT, "certs").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} KISME_SDKCONFIG=\\S+ KISME_PARTITIONS=\\S+ mcconfig -m -p esp32 products/kisbox/manifest\\.json`));
+    assert.match(none.out, new RegExp(`dry run: KISME_DEV_CREDENTIALS_MANIFEST=${join(ROOT, lib.DEV_MANIFESTS.none).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} KISME_SDKCONFIG=\\S+ KISME_PARTITIONS=\\S+ mcconfig -m -p esp32 products/kisbox/manifest\\.json`));
     assert.equal(buildDevice(["lin", "--no-dev-credentials", "--dry-run"]).status, 0, "the old opt-out is still accepted");
 
     const creds = tempDir("devcreds-cli");
@@ -99,32 +100,35 @@ describe("Device builds embed development credentials only with --dev-credential
     assert.equal(buildDevice(["lin", "--dev-credentials", "--no-dev-credentials", "--dry-run"]).status, 1);
   });
 
-  it("with the Moddable SDK: mcconfig's generated build lists no development resource unless asked for", function () {
+  it("with the Moddable SDK: mcconfig's generated build lists no development resource unless asked for, and warns of none", function () {
     const moddable = process.env.MODDABLE;
     const mcconfig: string | undefined = (process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, "mcconfig")).find((file) => existsSync(file));
     if (!moddable || !mcconfig || !existsSync(join(moddable, "build", "makefiles"))) {
       this.skip(); // needs MODDABLE and mcconfig on PATH (see README: Build with the Moddable SDK)
       return;
     }
-    // An app of its own name (mcconfig names it after the manifest's folder), so no real build folder is touched.
+    // An app of its own name (mcconfig names it after the manifest's folder), built into a folder of its own (-o):
+    // neither the SDK's build folder nor a real app's is touched.
     const app = `kisdevcheck${process.pid}`;
     const dir = join(tempDir("devcreds-mc"), app);
     mkdirSync(dir);
     writeFileSync(join(dir, "manifest.json"), JSON.stringify({ include: [join(ROOT, "products/kisbox/manifest.json")] }));
     const creds = tempDir("devcreds-mc-local");
     for (const name of DEV) writeFileSync(join(creds, name), name);
-    // mcconfig makes the app's folders under build/tmp and build/bin: remove them afterwards (only this app's).
-    const appFolders = (platform: string): string[] => ["tmp", "bin"].flatMap((kind) => [join(moddable, "build", kind, platform, "release", app), join(moddable, "build", kind, platform, "mc/release", app)]);
+    const output = tempDir("devcreds-mc-out");
     try {
       for (const platform of ["esp32", "lin"]) {
         for (const devCredentials of [false, true]) {
           const env = devCredentials ? { KISME_DEV_CREDENTIALS: creds } : {};
           const d = lib.resolveDevCredentials({ platform, devCredentials, env, root: ROOT });
           assert.equal(d.error, undefined, d.error);
+          const clean: Record<string, string | undefined> = { ...process.env };
+          delete clean.KISME_DEV_CREDENTIALS;
           // Without -m mcconfig only writes the makefile (which lists every resource it would embed).
-          const r: { status: number | null; stdout: string; stderr: string } = spawnSync(mcconfig, ["-p", platform, "manifest.json"], { cwd: dir, env: { ...process.env, ...d.env }, encoding: "utf8" });
+          const r: { status: number | null; stdout: string; stderr: string } = spawnSync(mcconfig, ["-p", platform, "-o", output, "manifest.json"], { cwd: dir, env: { ...clean, ...d.env }, encoding: "utf8" });
           assert.equal(r.status, 0, r.stdout + r.stderr);
-          const makefile: string | undefined = [join(moddable, "build/tmp", platform, "release", app), join(moddable, "build/tmp", platform, "mc/release", app)].map((folder) => join(folder, "makefile")).find((f) => existsSync(f));
+          assert.doesNotMatch(r.stdout + r.stderr, /no resources match/, `${platform} ${devCredentials ? "with" : "without"} --dev-credentials`);
+          const makefile: string | undefined = [join(output, "tmp", platform, "release", app), join(output, "tmp", platform, "mc/release", app)].map((folder) => join(folder, "makefile")).find((f) => existsSync(f));
           assert.ok(makefile, `no makefile for ${platform}`);
           const text: string = readFileSync(makefile, "utf8");
           assert.match(text, /\$\(RESOURCES_DIR\)\/DigiCertGlobalRootG2\.der/, "the public roots are always there");
@@ -136,7 +140,7 @@ describe("Device builds embed development credentials only with --dev-credential
         }
       }
     } finally {
-      for (const folder of ["esp32", "lin"].flatMap(appFolders)) rmSync(folder, { recursive: true, force: true });
+      rmSync(output, { recursive: true, force: true });
     }
   });
 });

@@ -40,6 +40,7 @@ function settings(file: string): string[] {
 function buildDevice(args: string[]): { status: number | null; out: string } {
   const env = { ...process.env };
   delete env.KISME_DEV_CREDENTIALS;
+  delete env.KISME_SDK_OUTPUT; // the dry run's mcconfig command line is asserted without -o
   const r = spawnSync(process.execPath, [join(ROOT, "scripts/build-device.mjs"), ...args], { cwd: ROOT, env, encoding: "utf8" });
   return { status: r.status, out: r.stdout + r.stderr };
 }
