@@ -199,6 +199,7 @@ async function main(): Promise<void> {
   };
   const version = (d: HostDevice): string => d.ota?.status.currentVersion ?? "?";
   let attachConsole: ((d: HostDevice) => void) | undefined;
+  let consoleUrl: string | undefined;
   const device = new RebootingDevice(build, (d, restarted) => {
     attachConsole?.(d);
     if (restarted) {
@@ -214,6 +215,7 @@ async function main(): Promise<void> {
     ]);
     ui.attach(d);
     ui.listen(cloud?.hub);
+    if (consoleUrl) say(`console: ${consoleUrl}`);
   });
 
   let publishRelease: (() => Promise<{ version: string; size: number }>) | undefined;
@@ -236,8 +238,8 @@ async function main(): Promise<void> {
   const backend = new DeviceConsoleBackend(profile, leds, cloud?.hub, publishRelease);
   attachConsole = (d) => backend.attach(d);
   const webConsole = values["no-console"] !== true ? await WebConsole.start(backend, { port: consolePort }) : undefined;
+  consoleUrl = webConsole?.url; // printed with the banner and the keys, on the first boot
   device.start();
-  if (webConsole) say(`console: ${webConsole.url}`);
 
   // q, SIGINT and SIGTERM end the run in order: the firmware says goodbye to the hub (DISCONNECT after the PUBACKs
   // in flight, each within a bound), and the local broker is given a moment to record the end, before anything stops.
