@@ -13,6 +13,12 @@ export interface LinkFaults {
   trickle: boolean;
   /** Reset every new connection at once (a refusing or unreachable peer). */
   refuse: boolean;
+  /**
+   * Charge TCP's handshake to a new connection: its first bytes towards the server leave no earlier than one round
+   * trip (2 × latencyMs) after it was accepted. The kernel answers the SYN on loopback at once, so without this a
+   * connection would cost no round trip on the delayed link, as it does on a real one.
+   */
+  handshake: boolean;
 }
 
 interface Chunk {
@@ -33,9 +39,12 @@ class Pipe {
     private readonly counters: { writes: number },
   ) {}
 
+  /** No byte leaves before this time (the emulated TCP handshake of the upstream direction). */
+  openAt = 0;
+
   push(data: Buffer): void {
     if (this.faults.blackholed) return;
-    this.queue.push({ data, due: Date.now() + this.faults.latencyMs });
+    this.queue.push({ data, due: Math.max(Date.now(), this.openAt) + this.faults.latencyMs });
     this.pump();
   }
 
@@ -97,8 +106,9 @@ interface Link {
  * new connections, deliver byte by byte. `close()` stops it and every connection.
  */
 export class FaultProxy {
-  readonly faults: LinkFaults = { latencyMs: 0, stalled: false, blackholed: false, trickle: false, refuse: false };
+  readonly faults: LinkFaults = { latencyMs: 0, stalled: false, blackholed: false, trickle: false, refuse: false, handshake: false };
   private readonly links = new Set<Link>();
+  private readonly acceptListeners = new Set<(at: number) => void>();
   /** Connections accepted, and reset by `reset()` or `refuse`. */
   connections = 0;
   resets = 0;
@@ -168,6 +178,18 @@ export class FaultProxy {
     return this;
   }
 
+  /** Charges a TCP handshake (one round trip) to every new connection while on (see LinkFaults.handshake). */
+  emulateHandshake(on = true): this {
+    this.faults.handshake = on;
+    return this;
+  }
+
+  /** Calls `listener` with the time (Date.now()) of every connection accepted (not refused) from now on. */
+  onAccept(listener: (at: number) => void): () => void {
+    this.acceptListeners.add(listener);
+    return () => this.acceptListeners.delete(listener);
+  }
+
   /** Resets (RST) new connections at once while on. */
   refuse(on = true): this {
     this.faults.refuse = on;
@@ -192,11 +214,14 @@ export class FaultProxy {
       client.resetAndDestroy();
       return;
     }
+    const acceptedAt = Date.now();
     client.setNoDelay(true);
     const upstream = connect(this.targetPort, this.targetHost);
     upstream.setNoDelay(true);
     const link: Link = { client, upstream, up: new Pipe(upstream, this.faults, this), down: new Pipe(client, this.faults, this) };
+    if (this.faults.handshake) link.up.openAt = acceptedAt + 2 * this.faults.latencyMs;
     this.links.add(link);
+    for (const listener of this.acceptListeners) listener(acceptedAt);
     client.on("data", (d: Buffer) => {
       this.bytesUp += d.length;
       link.up.push(d);
@@ -237,6 +262,8 @@ export class FaultUdpProxy {
   private readonly timers = new Set<NodeJS.Timeout>();
   forwarded = 0;
   dropped = 0;
+  /** When the first datagram from a client arrived (Date.now()), until `resetCounters()`. */
+  firstDatagramAt: number | undefined;
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -285,7 +312,21 @@ export class FaultUdpProxy {
     await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 
+  setLatency(ms: number): this {
+    this.faults.latencyMs = ms;
+    return this;
+  }
+
+  /** Forgets `firstDatagramAt` (and the counts), to time the next exchange. */
+  resetCounters(): this {
+    this.firstDatagramAt = undefined;
+    this.forwarded = 0;
+    this.dropped = 0;
+    return this;
+  }
+
   private fromClient(msg: Buffer, from: dgram.RemoteInfo): void {
+    this.firstDatagramAt ??= Date.now();
     const key = `${from.address}:${from.port}`;
     let upstream = this.clients.get(key);
     if (!upstream) {
