@@ -73,6 +73,7 @@ export function startWorker({ meteringLimit, parserBufferKiB, onCommand, onStdou
 
   let pending; // { resolve, reject } of the one outstanding command
   let exitError;
+  let meter; // the meter of the last reply (with -l): { currentHeapCount, compute, allocate, timestamps }
   const closed = new Promise((resolve) => {
     child.on("close", (code, signal) => {
       const why = signal ? `signal ${signal}` : `code ${code}${EXIT_REASONS[code] ? ` (${EXIT_REASONS[code]})` : ""}`;
@@ -115,6 +116,13 @@ export function startWorker({ meteringLimit, parserBufferKiB, onCommand, onStdou
     if (!waiting) return;
     if (kind === ".") {
       const separator = message.indexOf(1);
+      if (separator > 0) {
+        try {
+          meter = JSON.parse(message.subarray(1, separator).toString());
+        } catch {
+          meter = undefined;
+        }
+      }
       waiting.resolve(Buffer.from(separator < 0 ? message.subarray(1) : message.subarray(separator + 1)));
     } else if (kind === "!") {
       waiting.reject(new Error(`XS exception: ${message.subarray(1).toString()}`));
@@ -135,6 +143,8 @@ export function startWorker({ meteringLimit, parserBufferKiB, onCommand, onStdou
   return {
     pid: child.pid,
     evaluate: (code) => send("e", code),
+    /** The meter the worker sent with its last reply: currentHeapCount (slots), compute (computrons), allocate (bytes). */
+    lastMeter: () => meter,
     /** Ends the worker gracefully (EOF on its command pipe) and resolves with its exit. */
     close() {
       toWorker.end();

@@ -50,12 +50,22 @@ type ToDeviceFilter = (typeof TO_DEVICE_FILTERS)[number];
  */
 export type BrokerSessionEvent = { readonly clientId: string; readonly state: "connected" } | { readonly clientId: string; readonly state: "disconnected"; readonly clean: boolean };
 
+/** A client's PUBLISH as the broker took it in, with the time (Date.now()). */
+export interface BrokerPublishEvent {
+  readonly clientId: string;
+  readonly topic: string;
+  readonly qos: number;
+  readonly payload: Buffer;
+  readonly at: number;
+}
+
 export class EmbeddedBroker {
   /** TLS connections accepted so far. */
   connections = 0;
   /** Every session start and end, in order. */
   readonly sessions: BrokerSessionEvent[] = [];
   private readonly sessionListeners = new Listeners<BrokerSessionEvent>();
+  private readonly publishListeners = new Listeners<BrokerPublishEvent>();
 
   private constructor(
     private readonly broker: Aedes,
@@ -71,6 +81,10 @@ export class EmbeddedBroker {
     broker.on("clientDisconnect", (client) => {
       if (devices.get(client.id) === client) devices.delete(client.id);
       this.record({ clientId: client.id, state: "disconnected", clean: (client as Client & { _disconnected?: boolean })._disconnected === true });
+    });
+    // Emitted as the broker takes a client's PUBLISH in, which is when it sends a QoS 1 PUBACK (the bench times these).
+    broker.on("publish", (packet, client) => {
+      if (client) this.publishListeners.emit({ clientId: client.id, topic: packet.topic, qos: packet.qos, payload: Buffer.from(packet.payload), at: Date.now() });
     });
     broker.on("unsubscribe", (filters, client) => {
       for (const filter of filters) routed.get(client)?.delete(filter as ToDeviceFilter);
@@ -90,6 +104,11 @@ export class EmbeddedBroker {
     const qos = Math.min(packet.qos, granted, 1) as 0 | 1;
     client.publish({ cmd: "publish", topic: scoped.topic, payload: packet.payload, qos, retain: false, dup: false }, () => undefined);
     done();
+  }
+
+  /** Every PUBLISH a client sent (after authorisation; device `$iothub` topics as scoped for the service). */
+  onPublish(listener: (event: BrokerPublishEvent) => void): () => void {
+    return this.publishListeners.add(listener);
   }
 
   onSession(listener: (event: BrokerSessionEvent) => void): () => void {
