@@ -87,6 +87,20 @@ describe("delay proxy: the one-way delay it adds is the one set (TCP and UDP, lo
       assertDelay([firstBytes], 3 * ONE_WAY, "first bytes of a new connection (handshake + one way)");
     });
 
+    it("delivers what a server sent before it closed, delayed, then closes (HTTP with Connection: close)", async () => {
+      proxy.setLatency(ONE_WAY).emulateHandshake(false);
+      const { socket } = await open();
+      let received = "";
+      socket.on("data", (d: Buffer) => (received += d.toString()));
+      const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+      await new Promise((r) => setTimeout(r, 20));
+      const sent = Date.now();
+      serverSide!.end("the whole answer");
+      const at = await closed;
+      assert.equal(received, "the whole answer");
+      assertDelay([at - sent], ONE_WAY, "the close after the answer");
+    });
+
     it("adds nothing at latency 0 (the baseline the bounds above tell apart)", async () => {
       proxy.setLatency(0).emulateHandshake(false);
       const { socket } = await open();

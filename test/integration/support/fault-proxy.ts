@@ -24,6 +24,8 @@ export interface LinkFaults {
 interface Chunk {
   readonly data: Buffer;
   readonly due: number;
+  /** The sender closed: end the receiving side once everything before has been delivered. */
+  readonly end?: () => void;
 }
 
 /** One direction of one proxied connection. */
@@ -80,9 +82,19 @@ class Pipe {
       return;
     }
     this.queue.shift();
+    if (head.end) {
+      head.end();
+      return;
+    }
     this.bytes += head.data.length;
     this.counters.writes++;
     this.to.write(head.data);
+    this.pump();
+  }
+
+  /** The sender closed: `then` runs after the bytes already on their way are delivered, with the same delay. */
+  finish(then: () => void): void {
+    this.queue.push({ data: Buffer.alloc(0), due: Math.max(Date.now(), this.openAt) + this.faults.latencyMs, end: then });
     this.pump();
   }
 
@@ -231,10 +243,15 @@ export class FaultProxy {
       link.down.push(d);
     });
     const end = (): void => this.drop(link, false);
-    for (const s of [client, upstream]) {
-      s.on("error", end);
-      s.on("close", end);
-    }
+    // On a delayed link a close travels like the bytes before it: a server that answers and closes (HTTP with
+    // Connection: close) must not lose its answer to the delay. Errors and the other faults still end at once.
+    const closeFrom = (pipe: Pipe) => (): void => {
+      if (this.faults.latencyMs > 0 && !this.faults.stalled && !this.faults.blackholed && !this.faults.trickle) pipe.finish(end);
+      else end();
+    };
+    for (const s of [client, upstream]) s.on("error", end);
+    client.on("close", closeFrom(link.up));
+    upstream.on("close", closeFrom(link.down));
   }
 
   private drop(link: Link, reset: boolean): void {
