@@ -5,22 +5,26 @@ import { sleep } from "../../integration/support/processes";
 const ROOT = join(__dirname, "../../../..");
 
 /** The Moddable SDK's tools for the simulator, from MODDABLE (scripts/test-sim.mjs checks they exist). */
-export function sdkPaths(): { mcsim: string; app: (name: string) => string } {
+export function sdkPaths(variant: BuildVariant = "release"): { mcsim: string; app: (name: string) => string } {
   const moddable = process.env.MODDABLE;
   if (!moddable) throw new Error("MODDABLE is not set (run through npm run test:sim, which says what is missing)");
   return {
     mcsim: join(moddable, "build/bin/lin/release/mcsim"),
     // build-device.mjs builds into KISME_SDK_OUTPUT when it is set (one folder per checkout), else into the SDK.
-    app: (name) => join(process.env.KISME_SDK_OUTPUT ? resolve(process.env.KISME_SDK_OUTPUT) : join(moddable, "build"), "bin/lin/mc/release", name, "mc.so"),
+    app: (name) => join(process.env.KISME_SDK_OUTPUT ? resolve(process.env.KISME_SDK_OUTPUT) : join(moddable, "build"), "bin/lin/mc", variant, name, "mc.so"),
   };
 }
+
+/** mcconfig's build kinds: release, or instrumented (`-i`: release code that prints XS heap samples every second). */
+export type BuildVariant = "release" | "instrument";
 
 /**
  * `node scripts/build-device.mjs lin --product ... --dev-credentials` with config overrides (the credentials from
  * `env.KISME_DEV_CREDENTIALS`); throws with mcconfig's output on failure.
  */
-export function buildSimulator(product: "box" | "light", overrides: Record<string, string>, env: Record<string, string>): void {
-  const args = ["scripts/build-device.mjs", "lin", "--product", product, "--dev-credentials", ...Object.entries(overrides).map(([k, v]) => `${k}=${v}`)];
+export function buildSimulator(product: "box" | "light", overrides: Record<string, string>, env: Record<string, string>, variant: BuildVariant = "release"): void {
+  const flags = variant === "instrument" ? ["-i"] : [];
+  const args = ["scripts/build-device.mjs", "lin", "--product", product, "--dev-credentials", ...flags, ...Object.entries(overrides).map(([k, v]) => `${k}=${v}`)];
   const result = spawnSync(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) throw new Error(`build failed (${result.status}):\n${(result.stdout + result.stderr).slice(-4000)}`);
 }
@@ -31,6 +35,8 @@ export function buildSimulator(product: "box" | "light", overrides: Record<strin
  */
 export class McSim {
   readonly lines: string[] = [];
+  /** When each line arrived (Date.now()), index for index with `lines`. */
+  readonly times: number[] = [];
   private child: ChildProcess | undefined;
   private partial = "";
 
@@ -43,7 +49,11 @@ export class McSim {
       const text = this.partial + data.toString();
       const parts = text.split("\n");
       this.partial = parts.pop() ?? "";
-      for (const line of parts) this.lines.push(line);
+      const now = Date.now();
+      for (const line of parts) {
+        this.lines.push(line);
+        this.times.push(now);
+      }
     };
     this.child.stdout?.on("data", take);
     this.child.stderr?.on("data", take);

@@ -7,7 +7,14 @@ import { BLOB_HOST } from "../../../host/hub/local-blob-store";
 import { Chrony } from "../../integration/support/chrony";
 import { TcpProxy } from "../../integration/support/tcp-proxy";
 import { tempDir } from "../../integration/support/processes";
-import { McSim, buildSimulator, sdkPaths } from "./mcsim";
+import { McSim, buildSimulator, sdkPaths, type BuildVariant } from "./mcsim";
+
+/** Ports to reach instead of the rig's own servers (e.g. a test's TLS servers, or delay proxies in front of them). */
+export interface RigServers {
+  readonly ntp?: number;
+  readonly bootstrap?: number;
+  readonly blobs?: number;
+}
 
 /** The simulator's state on lin: preferences and the file module's root (outbox, simulated partitions). */
 const SIM_STATE = ["/tmp/modpreferences.json", "/tmp/ota", "/tmp/outbox"];
@@ -29,24 +36,28 @@ export class SimRig {
     readonly chrony: Chrony,
     readonly hubLink: TcpProxy,
     readonly releaseKey: KeyObject,
+    readonly variant: BuildVariant,
   ) {}
 
   /**
    * `servers`: ports to reach instead of the local cloud's bootstrap service and blob storage (e.g. a test's own
-   * TLS servers); the hub is always reached through `hubLink`, whose target a test can change.
+   * TLS servers), or a function of the rig's cloud and chronyd giving them (proxies in front of those); the hub is
+   * always reached through `hubLink`, whose target a test can change. `variant`: the kind of lin build.
    */
   static async start(
     deviceId: string,
     product: keyof typeof APPS,
     config: Record<string, string> = {},
-    servers: { readonly bootstrap?: number; readonly blobs?: number } = {},
+    serversOrLinks: RigServers | ((cloud: LocalCloud, chrony: Chrony) => Promise<RigServers>) = {},
+    variant: BuildVariant = "release",
   ): Promise<SimRig> {
     const dir = tempDir("sim");
     const cloud = await startLocalCloud(join(dir, "pki"), deviceId);
     const chrony = await Chrony.start();
     const hubLink = await TcpProxy.start(cloud.broker.port);
     const pair = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-    const rig = new SimRig(dir, product, cloud, chrony, hubLink, pair.privateKey);
+    const rig = new SimRig(dir, product, cloud, chrony, hubLink, pair.privateKey, variant);
+    const servers = typeof serversOrLinks === "function" ? await serversOrLinks(cloud, chrony) : serversOrLinks;
 
     // Development credentials, embedded as resources (KISME_DEV_CREDENTIALS): DER certificates, PKCS#8 key.
     const creds = join(dir, "creds");
@@ -55,7 +66,7 @@ export class SimRig {
     cpSync(cloud.device.keyDer, join(creds, "device.key.der"));
     writeFileSync(join(creds, "dev-ca.der"), new X509Certificate(cloud.caPem).raw);
     const routes = [
-      ...[0, 1, 2, 3].map((n) => `${n}.europe.pool.ntp.org:123/udp=127.0.0.1:${chrony.port}`),
+      ...[0, 1, 2, 3].map((n) => `${n}.europe.pool.ntp.org:123/udp=127.0.0.1:${servers.ntp ?? chrony.port}`),
       `${BOOTSTRAP_HOST}:443/tcp=127.0.0.1:${servers.bootstrap ?? cloud.bootstrap.port}`,
       `${DEFAULT_HUB_HOST}:8883/tcp=127.0.0.1:${hubLink.port}`,
       `${BLOB_HOST}:443/tcp=127.0.0.1:${servers.blobs ?? cloud.blobs.port}`,
@@ -64,6 +75,7 @@ export class SimRig {
       product,
       { releaseKey: pair.publicKey.export({ format: "der", type: "spki" }).toString("base64"), routes, logLevel: "debug", ...config },
       { KISME_DEV_CREDENTIALS: creds },
+      variant,
     );
 
     mkdirSync(rig.backup);
@@ -82,7 +94,7 @@ export class SimRig {
   /** Power on (after a power off, if running). */
   async powerOn(): Promise<McSim> {
     await this.sim?.stop();
-    this.sim = new McSim(sdkPaths().app(APPS[this.product]));
+    this.sim = new McSim(sdkPaths(this.variant).app(APPS[this.product]));
     this.sim.start();
     return this.sim;
   }
