@@ -14,6 +14,12 @@ export interface DeviceTlsOptions {
   /** Client certificate and key (PEM) for mutual TLS. */
   readonly certificate?: Uint8Array | undefined;
   readonly key?: Uint8Array | undefined;
+  /**
+   * Called when a full handshake's server chain passed both checks (not on a resumed session: Node does not call
+   * checkServerIdentity then, and the peer certificate is empty — the resumed session stands on the check of the
+   * handshake that made it). NodeStreamSocketPort stores sessions only from such connections.
+   */
+  readonly onChainAccepted?: (() => void) | undefined;
 }
 
 /**
@@ -35,7 +41,11 @@ export function deviceTlsOptions(options: DeviceTlsOptions): ConnectionOptions {
   );
   return {
     ...(isIP(name) ? {} : { servername: name }),
-    checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert) ?? firmwareVerdict(validator, name, cert),
+    checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+      const refusal = checkServerIdentity(name, cert) ?? firmwareVerdict(validator, name, cert);
+      if (!refusal) options.onChainAccepted?.();
+      return refusal;
+    },
     ca: options.ca.map((c) => Buffer.from(c)),
     ...(options.certificate ? { cert: Buffer.from(options.certificate) } : {}),
     ...(options.key ? { key: Buffer.from(options.key) } : {}),
