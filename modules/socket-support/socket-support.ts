@@ -9,6 +9,10 @@ import TCP from "embedded:io/socket/tcp";
 import { CertificatePathValidator, type TrustVerdict } from "x509/path-validator";
 import { PortableSignatureVerifier } from "crypto/signature-verifier";
 import { sdkHash } from "adapters/crypto";
+import { sessionKey } from "net/tls-session-cache";
+import { beginSessionLease, endSessionLease, type SessionLease } from "ssl/cache";
+
+export type { SessionLease };
 
 export type Bytes = ArrayBufferLike | ArrayBufferView;
 
@@ -36,24 +40,52 @@ export const TcpSocketClass = TCP as unknown as SdkSocketConstructor;
  * `ca` — no SDK store, no process-wide roots — with signatures checked over the SDK's native hashes;
  * `onTrustVerdict` hears every decision. `serverName` for SNI and the name check; the device certificate and
  * PKCS#8 key for mutual TLS. Throws without a root.
+ *
+ * Session resumption only with a `lease` (openSessionLease; modules/tls-session-cache replaces the SDK's
+ * `ssl/cache`): the lease hears when the chain passed, so that only such a handshake's session is kept; without
+ * one the SDK's cache is off for the connection (`cache: false`).
  */
 export function tlsSecure(
   ca: readonly Uint8Array[],
   serverName: string,
   client?: { readonly certificate: Uint8Array; readonly key: Uint8Array },
   onTrustVerdict?: (verdict: TrustVerdict) => void,
+  lease?: SessionLease,
 ): Record<string, unknown> {
   if (ca.length === 0) throw new Error("no trusted root certificate");
   const secure: Record<string, unknown> = {
     serverTrust: new CertificatePathValidator(ca, new PortableSignatureVerifier(sdkHash)),
     serverName,
   };
-  if (onTrustVerdict) secure.onTrustVerdict = onTrustVerdict;
+  if (lease) {
+    secure.onTrustVerdict = (verdict: TrustVerdict): void => {
+      if (verdict.ok) lease.chainAccepted();
+      onTrustVerdict?.(verdict);
+    };
+  } else {
+    secure.cache = false;
+    if (onTrustVerdict) secure.onTrustVerdict = onTrustVerdict;
+  }
   if (client) {
     secure.clientCertificates = [toBuffer(client.certificate)];
     secure.clientKey = toBuffer(client.key);
   }
   return secure;
+}
+
+/**
+ * Opens the session lease of one TLS connection: its scope is the server name, the address and port connected to,
+ * the roots and the client certificate (src/net/tls-session-cache `sessionKey`, SHA-256 over the SDK's native
+ * digest). The caller ends it with `closeSessionLease` when the connection ends.
+ */
+export function openSessionLease(scope: { serverName: string; address: string; port: number; ca: readonly Uint8Array[]; certificate?: Uint8Array | undefined }): SessionLease {
+  const key = sessionKey({ serverName: scope.serverName, host: scope.address, port: scope.port, ca: scope.ca, certificate: scope.certificate }, sdkHash);
+  return beginSessionLease(scope.serverName, key);
+}
+
+/** Ends a lease; `failed` (the connection was never established, or the TLS layer failed) forgets the session. */
+export function closeSessionLease(lease: SessionLease, failed: boolean): void {
+  endSessionLease(lease, failed);
 }
 
 /** A socket that forwards to `socket`, set by the subclass's constructor (which wraps the callbacks first). */

@@ -28,7 +28,21 @@ import Timer from "timer";
 import type { StreamSocket, StreamSocketHandlers, StreamSocketOptions, StreamSocketPort } from "ports/stream-socket";
 import type { ScopedLogger } from "ports/logger";
 import { isIPv4 } from "adapters/name-resolver";
-import { SocketDelegate, TcpSocketClass, TlsSocketClass, errorText, refusalText, safely, tlsSecure, type SdkSocket, type SdkSocketConstructor, type SdkSocketOptions } from "adapters/socket-support";
+import {
+  SocketDelegate,
+  TcpSocketClass,
+  TlsSocketClass,
+  closeSessionLease,
+  errorText,
+  openSessionLease,
+  refusalText,
+  safely,
+  tlsSecure,
+  type SdkSocket,
+  type SdkSocketConstructor,
+  type SdkSocketOptions,
+  type SessionLease,
+} from "adapters/socket-support";
 import type { TrustVerdict } from "x509/path-validator";
 
 // ---- settings ---------------------------------------------------------------------------------------------------
@@ -100,6 +114,10 @@ class Connection implements StreamSocket {
   private depth = 0;
   /** The certificate decision of this connection's handshake. */
   private verdict: TrustVerdict | undefined;
+  /** This connection's hold on the TLS session cache (modules/tls-session-cache), TLS only. */
+  private lease: SessionLease | undefined;
+  /** The TLS layer threw (a failed handshake, a bad record): the session is not to be offered again. */
+  private tlsFailed = false;
 
   constructor(
     private readonly options: StreamSocketOptions,
@@ -149,7 +167,8 @@ class Connection implements StreamSocket {
     const { tls } = this.options;
     this.enter(() => {
       const client = tls?.certificate && tls.key ? { certificate: tls.certificate, key: tls.key } : undefined;
-      const secure = tls ? tlsSecure(tls.ca, tls.serverName, client, (verdict) => this.onVerdict(verdict)) : {};
+      if (tls) this.lease = openSessionLease({ serverName: tls.serverName, address, port: this.options.port, ca: tls.ca, certificate: client?.certificate });
+      const secure = tls ? tlsSecure(tls.ca, tls.serverName, client, (verdict) => this.onVerdict(verdict), this.lease) : {};
       const callbacks = {
         onReadable: (count: number) => this.enter(() => this.onReadable(count)),
         onWritable: (count: number) => this.enter(() => this.onWritable(count)),
@@ -299,6 +318,11 @@ class Connection implements StreamSocket {
     if (this.state === "closed") return;
     // The handshake throws a generic "certificate: auth err": say why instead.
     if (reason !== "closed") reason = refusalText(this.verdict) ?? reason;
+    const lease = this.lease;
+    this.lease = undefined;
+    // A connection that never got established, or whose TLS layer failed, leaves no session to resume; one that
+    // was open and then closed (by either side, or a dropped link) keeps it.
+    if (lease) safely(() => closeSessionLease(lease, this.state !== "open" || this.tlsFailed));
     this.state = "closed";
     this.queue.length = 0;
     this.queuedBytes = 0;
@@ -327,6 +351,7 @@ class Connection implements StreamSocket {
     try {
       body();
     } catch (error) {
+      this.tlsFailed = true;
       this.log("warn", "exception in the TLS/TCP stack", { error: errorText(error) });
       this.fail(`${errorName(error)}: ${errorText(error)}`);
     } finally {

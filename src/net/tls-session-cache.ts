@@ -12,7 +12,7 @@
  * - at most `maxEntries` (the oldest goes first).
  */
 import type { HashFactory } from "../crypto/sha2";
-import { toHex, utf8 } from "../core/bytes";
+// No import of core/bytes: the device preloads this module (through ssl/cache), and TextEncoder does not exist then.
 
 export interface TlsSessionCacheOptions {
   /** Monotonic milliseconds (e.g. Clock.monotonic). */
@@ -88,12 +88,12 @@ export interface SessionScope {
 
 /**
  * The cache key of a scope: the name, host and port in clear, the roots and the client certificate as SHA-256
- * digests (each root length-prefixed, so no two different lists digest alike by concatenation).
+ * digests (each root prefixed by its length, so no two different lists digest alike by concatenation).
  */
 export function sessionKey(scope: SessionScope, hash: HashFactory): string {
   const roots = hash("SHA-256");
   for (const root of scope.ca) {
-    roots.update(utf8(`${root.byteLength}:`));
+    roots.update(lengthPrefix(root.byteLength));
     roots.update(root);
   }
   let identity = "none";
@@ -103,4 +103,15 @@ export function sessionKey(scope: SessionScope, hash: HashFactory): string {
     identity = toHex(h.digest());
   }
   return `${scope.serverName}|${scope.host}:${scope.port}|roots=${toHex(roots.digest())}|client=${identity}`;
+}
+
+/** A 4-byte big-endian length. */
+function lengthPrefix(length: number): Uint8Array {
+  return new Uint8Array([(length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff]);
+}
+
+function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += (b < 16 ? "0" : "") + b.toString(16);
+  return out;
 }
