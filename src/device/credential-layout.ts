@@ -8,12 +8,15 @@
  *   cert.len   integer  its total length
  *   key.0 ...  bytes    the private key (unencrypted PKCS#8 DER), chunked the same way
  *   key.len    integer  its total length
+ *   setup.pw   string   the setup access point's WPA2 password, unique per device, printed on its label
+ *                       (src/setup/setup-password.ts; written by provisioning, kept by a factory reset)
  *
  * `.len` is written after the chunks (and removed first), so an interrupted write reads as "not provisioned".
  */
 export const CREDENTIAL_DOMAIN = "kisme";
 export const CREDENTIAL_CHUNK_BYTES = 4000;
 export const DEVICE_ID_KEY = "deviceId";
+export const SETUP_PASSWORD_KEY = "setup.pw";
 
 export type CredentialPart = "cert" | "key";
 

@@ -31,7 +31,8 @@ export const FACTORY_RESET_KEYS: readonly string[] = Object.freeze(["config", "w
 
 /** Keys that hold the device identity: never erased by a factory reset. */
 export function isIdentityKey(key: string): boolean {
-  return key === "deviceId" || /^(cert|key)\.(len|\d+)$/.test(key);
+  // setup.pw: the setup access point's password printed on the device's label (credential-layout.ts).
+  return key === "deviceId" || key === "setup.pw" || /^(cert|key)\.(len|\d+)$/.test(key);
 }
 
 /** Keys of the update security floor: never erased by a factory reset. */
@@ -60,8 +61,10 @@ export function eraseKeys(store: KeyValueStore, keys: readonly string[] = FACTOR
 export type FactoryResetOutcome =
   /** The button was not held at power-up: a normal boot. */
   | "not-held"
-  /** Released before `holdMs`: nothing erased. */
+  /** Released before `holdMs` (before `setupHoldMs` when that is set): nothing erased. */
   | "aborted"
+  /** With `setupHoldMs`: released after it (solid blue) but before `holdMs`: start in setup mode, nothing erased. */
+  | "setup"
   /** Held for `holdMs` (armed, solid red) and then released: erased. */
   | "erased"
   /** Armed, but the erase threw. */
@@ -80,6 +83,11 @@ export interface FactoryResetOptions {
   readonly activeLow?: boolean;
   /** How long the button must be held to arm (ms, default 10 s). */
   readonly holdMs?: number;
+  /**
+   * The setup gesture: held this long (ms, e.g. 3 s; < holdMs) the LEDs turn solid blue, and releasing before
+   * `holdMs` resolves "setup". Unset: no setup gesture (releasing before `holdMs` aborts, as before).
+   */
+  readonly setupHoldMs?: number;
   /** A level must last this long to count (ms, default 50). */
   readonly debounceMs?: number;
   /** Armed but never released for this long (ms, default 60 s): a stuck button, nothing is erased. */
@@ -88,6 +96,7 @@ export interface FactoryResetOptions {
 }
 
 const HOLDING: PatternSpec = Object.freeze({ pattern: "blink", color: "white", periodMs: 200 });
+const SETUP: PatternSpec = Object.freeze({ pattern: "on", color: "blue" });
 const ARMED: PatternSpec = Object.freeze({ pattern: "on", color: "red" });
 const OFF: PatternSpec = Object.freeze({ pattern: "off", color: "off" });
 const DONE: PatternSpec = Object.freeze({ pattern: "blink", color: "red", periodMs: 1000 });
@@ -98,14 +107,18 @@ const DONE: PatternSpec = Object.freeze({ pattern: "blink", color: "red", period
  * resolves "erased" (the caller restarts the device). Releasing before `holdMs` aborts: LEDs off, "aborted".
  * Bounces shorter than `debounceMs` are ignored. Erasing on release rather than on arming means a button stuck
  * down (or held by accident for a minute) never wipes the device: after `releaseTimeoutMs` armed, it gives up
- * with "aborted".
+ * with "aborted". With `setupHoldMs` (the setup gesture, e.g. 3 s) the LEDs turn solid blue at that time;
+ * releasing while blue resolves "setup" (nothing erased), holding on to `holdMs` turns them red as before. The
+ * two are told apart by colour and by a 7 s gap, so a setup cannot end in an erase by a short slip.
  */
 export class FactoryReset {
   private readonly holdMs: number;
   private readonly debounceMs: number;
   private readonly releaseTimeoutMs: number;
   private readonly activeLow: boolean;
-  private state: "idle" | "holding" | "armed" | "done" = "idle";
+  private readonly setupHoldMs: number | undefined;
+  private state: "idle" | "holding" | "setup" | "armed" | "done" = "idle";
+  private setupTimer: TimerId | undefined;
   private deadline: TimerId | undefined;
   private debounce: TimerId | undefined;
   private detach: (() => void) | undefined;
@@ -117,14 +130,19 @@ export class FactoryReset {
     this.debounceMs = options.debounceMs ?? 50;
     this.releaseTimeoutMs = options.releaseTimeoutMs ?? 60_000;
     this.activeLow = options.activeLow ?? true;
+    this.setupHoldMs = options.setupHoldMs;
     const whole = (v: number) => Number.isInteger(v) && v >= 0;
     if (!whole(this.debounceMs)) throw new RangeError(`debounceMs must be a whole number >= 0, got ${String(this.debounceMs)}`);
     if (!whole(this.holdMs) || this.holdMs <= this.debounceMs) throw new RangeError(`holdMs must be a whole number > debounceMs, got ${String(this.holdMs)}`);
+    const setup = this.setupHoldMs;
+    if (setup !== undefined && (!whole(setup) || setup <= this.debounceMs || setup >= this.holdMs)) {
+      throw new RangeError(`setupHoldMs must be a whole number > debounceMs and < holdMs, got ${String(setup)}`);
+    }
     if (!whole(this.releaseTimeoutMs) || this.releaseTimeoutMs <= this.debounceMs) throw new RangeError(`releaseTimeoutMs must be a whole number > debounceMs, got ${String(this.releaseTimeoutMs)}`);
   }
 
-  /** "idle" before run(), "holding", "armed", then "done". */
-  get phase(): "idle" | "holding" | "armed" | "done" {
+  /** "idle" before run(), "holding", ("setup" with setupHoldMs,) "armed", then "done". */
+  get phase(): "idle" | "holding" | "setup" | "armed" | "done" {
     return this.state;
   }
 
@@ -134,17 +152,18 @@ export class FactoryReset {
       this.finish = resolve;
       if (!this.pressed(this.options.input.read())) return this.end("not-held");
       this.state = "holding";
-      this.options.logger?.info("button held at power-up: factory reset when held", { holdMs: this.holdMs });
+      this.options.logger?.info("button held at power-up: factory reset when held", { holdMs: this.holdMs, setupHoldMs: this.setupHoldMs });
       this.show(HOLDING);
       this.detach = this.options.input.onEdge((level) => this.edge(level));
       this.deadline = this.options.clock.setTimeout(() => this.arm(), this.holdMs);
+      if (this.setupHoldMs !== undefined) this.setupTimer = this.options.clock.setTimeout(() => this.setupReached(), this.setupHoldMs);
     });
     return this.result;
   }
 
   /** Gives up (e.g. the boot must go on): "aborted" if still undecided. */
   cancel(): void {
-    if (this.state === "holding" || this.state === "armed") {
+    if (this.state === "holding" || this.state === "setup" || this.state === "armed") {
       this.show(OFF);
       this.end("aborted");
     }
@@ -155,7 +174,7 @@ export class FactoryReset {
   }
 
   private edge(level: boolean): void {
-    if (this.state !== "holding" && this.state !== "armed") return;
+    if (this.state !== "holding" && this.state !== "setup" && this.state !== "armed") return;
     if (this.pressed(level)) {
       // pressed again within the debounce time: it was a bounce
       if (this.debounce !== undefined) this.options.clock.clearTimeout(this.debounce);
@@ -170,9 +189,17 @@ export class FactoryReset {
     }, this.debounceMs);
   }
 
+  private setupReached(): void {
+    this.setupTimer = undefined;
+    if (this.state !== "holding") return;
+    this.state = "setup";
+    this.options.logger?.info("release now for setup mode; keep holding for a factory reset", { holdMs: this.holdMs });
+    this.show(SETUP);
+  }
+
   private arm(): void {
     this.deadline = undefined;
-    if (this.state !== "holding") return;
+    if (this.state !== "holding" && this.state !== "setup") return;
     this.state = "armed";
     this.options.logger?.warn("factory reset armed: release the button to erase the configuration");
     this.show(ARMED);
@@ -189,6 +216,11 @@ export class FactoryReset {
       this.options.logger?.info("factory reset aborted: released early");
       this.show(OFF);
       return this.end("aborted");
+    }
+    if (this.state === "setup") {
+      this.options.logger?.info("setup gesture: starting in setup mode");
+      this.show(OFF);
+      return this.end("setup");
     }
     if (this.state !== "armed") return;
     try {
@@ -220,7 +252,8 @@ export class FactoryReset {
     const clock = this.options.clock;
     if (this.deadline !== undefined) clock.clearTimeout(this.deadline);
     if (this.debounce !== undefined) clock.clearTimeout(this.debounce);
-    this.deadline = this.debounce = undefined;
+    if (this.setupTimer !== undefined) clock.clearTimeout(this.setupTimer);
+    this.deadline = this.debounce = this.setupTimer = undefined;
     this.finish?.(outcome);
     this.finish = undefined;
   }

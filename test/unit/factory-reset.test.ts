@@ -179,3 +179,78 @@ describe("FactoryReset", () => {
     assert.deepEqual(new SecurityFloor(store).pending(), { version: "2.0.0", securityVersion: 8 });
   });
 });
+
+describe("power-up gesture: setup (3 s) or factory reset (10 s)", () => {
+  function gesture() {
+    const clock = new ManualClock();
+    const button = new FakeButton(clock);
+    button.level = false;
+    const shown: string[] = [];
+    let erased = 0;
+    const reset = new FactoryReset({
+      input: button,
+      clock,
+      leds: { set: (index: number, spec: PatternSpec) => shown.push(`${index}:${spec.pattern}/${String(spec.color)}`) },
+      holdMs: 10_000,
+      setupHoldMs: 3000,
+      erase: () => void erased++,
+    });
+    let outcome: FactoryResetOutcome | undefined;
+    void reset.run().then((o) => (outcome = o));
+    return { clock, button, shown, reset, erased: () => erased, outcome: () => outcome };
+  }
+
+  it("released after 3 s (solid blue): setup, nothing erased", async () => {
+    const t = gesture();
+    await t.clock.advance(2999);
+    assert.equal(t.reset.phase, "holding");
+    await t.clock.advance(1);
+    assert.equal(t.reset.phase, "setup");
+    assert.deepEqual(t.shown, ["0:blink/white", "0:on/blue"]);
+    await t.clock.advance(4000);
+    t.button.set(true);
+    await t.clock.advance(50);
+    assert.equal(t.outcome(), "setup");
+    assert.equal(t.erased(), 0);
+    assert.equal(t.clock.timerCount, 0);
+    assert.equal(t.button.listening, 0);
+  });
+
+  it("released before 3 s: aborted; held on to 10 s: blue turns red and releasing erases", async () => {
+    const early = gesture();
+    await early.clock.advance(2000);
+    early.button.set(true);
+    await early.clock.advance(50);
+    assert.equal(early.outcome(), "aborted");
+
+    const t = gesture();
+    await t.clock.advance(10_000);
+    assert.equal(t.reset.phase, "armed");
+    assert.deepEqual(t.shown, ["0:blink/white", "0:on/blue", "0:on/red"]);
+    t.button.set(true);
+    await t.clock.advance(50);
+    assert.equal(t.outcome(), "erased");
+    assert.equal(t.erased(), 1);
+  });
+
+  it("a bounce while blue does not end the setup gesture early", async () => {
+    const t = gesture();
+    await t.clock.advance(3500);
+    t.button.set(true);
+    await t.clock.advance(20);
+    t.button.set(false);
+    await t.clock.advance(1000);
+    assert.equal(t.reset.phase, "setup");
+    assert.equal(t.outcome(), undefined);
+  });
+
+  it("setupHoldMs must lie between the debounce time and holdMs; the setup password is never erased", () => {
+    const clock = new ManualClock();
+    const input = new FakeButton(clock);
+    for (const setupHoldMs of [0, 50, 10_000, 12_000, 2.5]) {
+      assert.throws(() => new FactoryReset({ input, clock, leds: { set() {} }, erase() {}, holdMs: 10_000, setupHoldMs }), RangeError, String(setupHoldMs));
+    }
+    assert.ok(isIdentityKey("setup.pw"));
+    assert.throws(() => eraseKeys(new MemoryStore(), ["setup.pw"]), RangeError);
+  });
+});
