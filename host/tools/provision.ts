@@ -18,7 +18,7 @@
  * so the device reads exactly what it would have written itself. Writing the image replaces the whole NVS
  * partition: provision before first use (or after a factory reset, which keeps only the identity).
  */
-import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from "node:crypto";
+import { X509Certificate, createPrivateKey, randomBytes, randomInt, type KeyObject } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +26,8 @@ import { basename, join, resolve } from "node:path";
 import { crc32 } from "node:zlib";
 import { SECURITY_FLOOR_KEY } from "../../src/update/security-floor";
 import { isSecurityVersion } from "../../src/update/update-manifest";
-import { CREDENTIAL_DOMAIN, credentialEntries, type CredentialEntry } from "../../src/device/credential-layout";
+import { CREDENTIAL_DOMAIN, SETUP_PASSWORD_KEY, credentialEntries, type CredentialEntry } from "../../src/device/credential-layout";
+import { generateSetupPassword, isSetupPassword } from "../../src/setup/setup-password";
 import { ConfigStore, CONFIG_KEY, EMPTY_CONFIG } from "../../src/storage/config-store";
 import { WifiCredentialStore, type WifiCredentials } from "../../src/wifi/wifi-credentials";
 import { MemoryStore } from "../../src/ports/storage";
@@ -51,6 +52,11 @@ export interface ProvisioningInput {
    * device refuses over-the-air images below it (src/update/security-floor.ts). Default: none (floor 0).
    */
   readonly securityFloor?: number;
+  /**
+   * The setup access point's password (printed on the label). Default: a new one from the system's CSPRNG; a given
+   * one (re-provisioning a labelled device) must have the generated form, so no shared default can slip in.
+   */
+  readonly setupPassword?: string;
   /** For the validity check (default: now). */
   readonly now?: Date;
 }
@@ -62,6 +68,8 @@ export interface Provisioning {
   readonly entries: readonly CredentialEntry[];
   /** The CSV for ESP-IDF's NVS partition generator. */
   readonly csv: string;
+  /** The setup access point's password written to NVS (`setup.pw`), for the device's label. */
+  readonly setupPassword: string;
 }
 
 export function provision(input: ProvisioningInput): Provisioning {
@@ -93,12 +101,15 @@ export function provision(input: ProvisioningInput): Provisioning {
   }
 
   const entries: CredentialEntry[] = credentialEntries(new Uint8Array(certificate.raw), new Uint8Array(key.export({ format: "der", type: "pkcs8" })), deviceId);
+  const setupPassword = input.setupPassword ?? generateSetupPassword({ next: () => randomInt(0, 2 ** 47) / 2 ** 47 });
+  if (!isSetupPassword(setupPassword)) throw new ProvisioningError("the setup password must have the generated form xxxx-xxxx-xxxx-xxxx (letters and digits without 0, 1, i, l, o)");
+  entries.push({ key: SETUP_PASSWORD_KEY, value: setupPassword });
   if (input.wifi) entries.push({ key: CONFIG_KEY, value: configRecord(input.wifi) });
   if (input.securityFloor !== undefined) {
     if (!isSecurityVersion(input.securityFloor)) throw new ProvisioningError(`the security floor must be a whole number 0..2147483647, got ${String(input.securityFloor)}`);
     entries.push({ key: SECURITY_FLOOR_KEY, value: String(input.securityFloor) });
   }
-  return { deviceId, notAfter, entries, csv: nvsCsv(entries) };
+  return { deviceId, notAfter, entries, csv: nvsCsv(entries), setupPassword };
 }
 
 /** The firmware's configuration record holding these Wi-Fi credentials (validated as the firmware does). */
@@ -217,7 +228,7 @@ export function runNvsGenerator(gen: NvsGenerator, args: readonly string[]): voi
 
 const USAGE = `Usage: npm run provision -- --cert <device cert> --key <device key> [--device-id <id>]
                              [--wifi-ssid <ssid> (--wifi-passphrase <passphrase> | --allow-open)] [--security-floor <n>]
-                             (--out <nvs.csv> | --out -)
+                             [--setup-password <pw>] (--out <nvs.csv> | --out -)
                              [--image <nvs.bin> [--encrypt (--keygen --keyfile <nvs_keys.bin> | --keyfile <nvs_keys.bin>)] [--gen <path>]]
 
 Writes the CSV of the device's NVS partition (namespace "${CREDENTIAL_DOMAIN}") for ESP-IDF's NVS partition generator,
@@ -227,6 +238,7 @@ and with --image the partition image itself.
   --wifi-ssid        store Wi-Fi credentials as well: WPA/WPA2-PSK with --wifi-passphrase (8..63 characters or 64 hex
                      digits), or an open network (no security) with --allow-open: the device then joins that SSID unencrypted
   --security-floor   the security version of the image flashed at the factory: over-the-air images below it are refused
+  --setup-password   the setup access point's password (default: a new random one; printed for the device's label)
   --out              the CSV file; it holds the private key, so it is written only where asked: --out - for standard
                      output. With --image and no --out, a temporary file deleted afterwards.
   --image            write the NVS partition image (.bin) with Espressif's generator
@@ -254,7 +266,7 @@ function main(argv: string[]): number {
       continue;
     }
     const value = argv[i + 1];
-    if (!["--cert", "--key", "--device-id", "--wifi-ssid", "--wifi-passphrase", "--out", "--security-floor", "--image", "--keyfile", "--gen"].includes(name) || value === undefined) {
+    if (!["--cert", "--key", "--device-id", "--wifi-ssid", "--wifi-passphrase", "--out", "--security-floor", "--setup-password", "--image", "--keyfile", "--gen"].includes(name) || value === undefined) {
       process.stderr.write(`provision: unexpected argument ${JSON.stringify(name)}\n${USAGE}\n`);
       return 2;
     }
@@ -308,6 +320,7 @@ function main(argv: string[]): number {
       ...(deviceId !== undefined ? { deviceId } : {}),
       ...(ssid !== undefined ? { wifi: { ssid, ...(passphrase !== undefined ? { passphrase } : {}), ...(allowOpen ? { allowOpen } : {}) } } : {}),
       ...(floorText !== undefined ? { securityFloor: Number(floorText) } : {}),
+      ...(args.has("--setup-password") ? { setupPassword: args.get("--setup-password")! } : {}),
     });
     const gen = image !== undefined ? findNvsGenerator(args.get("--gen")) : undefined;
     if (image !== undefined && !gen && args.has("--gen")) throw new ProvisioningError(`--gen ${args.get("--gen")!}: not Espressif's NVS partition generator (or python3 or its cryptography module is missing)`);
@@ -324,6 +337,8 @@ function main(argv: string[]): number {
     process.stderr.write(
       `provision: device ${result.deviceId}, certificate valid until ${result.notAfter.toISOString()}, ${result.entries.length} entries${ssid ? `, Wi-Fi ${ssid}${allowOpen ? " (open network)" : ""}` : ""}${floorText !== undefined ? `, security floor ${floorText}` : ""}${out && !temp ? ` -> ${out === "-" ? "standard output" : out}` : ""}${keygen ? `, new NVS key -> ${keyfile!}` : ""}\n`,
     );
+    // The label: whoever holds the device needs this to reach its setup page (README: Set up a device).
+    process.stderr.write(`provision: setup password for the label of ${result.deviceId}: ${result.setupPassword}\n`);
     if (image === undefined) return 0;
     const genArgs = nvsGeneratorArgs(out!, image, encrypt ? keyfile : undefined);
     if (!gen) {

@@ -15,7 +15,8 @@
 import Preference from "preference";
 import Resource from "Resource";
 import type { TlsCredentials } from "ports/mqtt";
-import { CREDENTIAL_CHUNK_BYTES, CREDENTIAL_DOMAIN, DEVICE_ID_KEY, chunkKey, credentialEntries, lengthKey, type CredentialPart } from "device/credential-layout";
+import { isSetupPassword } from "setup/setup-password";
+import { CREDENTIAL_CHUNK_BYTES, CREDENTIAL_DOMAIN, DEVICE_ID_KEY, SETUP_PASSWORD_KEY, chunkKey, credentialEntries, lengthKey, type CredentialPart } from "device/credential-layout";
 
 export const PREFERENCE_DOMAIN = CREDENTIAL_DOMAIN;
 export const DEV_CERTIFICATE_RESOURCE = "device.der";
@@ -66,6 +67,16 @@ export function loadDeviceCredentials(roots: readonly string[] = AZURE_ROOTS): D
   throw new CredentialsError(
     `no device certificate: not provisioned (preference "${PREFERENCE_DOMAIN}" cert.len/key.len) and no development resources (${DEV_CERTIFICATE_RESOURCE}, ${DEV_KEY_RESOURCE})`,
   );
+}
+
+/**
+ * The setup access point's password (preference `setup.pw`, written by `npm run provision`, on the label), or
+ * undefined when the device has none or it lacks the generated form: then there is no setup access point —
+ * never a shared default.
+ */
+export function loadSetupPassword(): string | undefined {
+  const password = readString(SETUP_PASSWORD_KEY);
+  return password !== undefined && isSetupPassword(password) ? password : undefined;
 }
 
 /** Writes certificate, key and (optionally) device id in the format above, replacing what was there. */

@@ -44,8 +44,10 @@ describe("factory provisioning (NVS partition CSV)", function () {
     assert.deepEqual(rows[0], ["key", "type", "encoding", "value"]);
     assert.deepEqual(rows[1], ["kisme", "namespace", "", ""]);
     const byKey = new Map(rows.slice(2).map((r) => [r[0]!, r]));
-    assert.deepEqual(rows.slice(2).map((r) => r[0]), ["deviceId", "cert.0", "cert.len", "key.0", "key.len", "config"]);
+    assert.deepEqual(rows.slice(2).map((r) => r[0]), ["deviceId", "cert.0", "cert.len", "key.0", "key.len", "setup.pw", "config"]);
     assert.deepEqual(byKey.get("deviceId"), ["deviceId", "data", "string", "kisbox-0042"]);
+    assert.deepEqual(byKey.get("setup.pw"), ["setup.pw", "data", "string", result.setupPassword]);
+    assert.match(result.setupPassword, /^[a-z2-9]{4}(-[a-z2-9]{4}){3}$/);
     const blob = (k: string): Buffer => {
       const r = byKey.get(k)!;
       assert.deepEqual(r.slice(1, 3), ["data", "base64"]);
@@ -87,8 +89,17 @@ describe("factory provisioning (NVS partition CSV)", function () {
     const out = join(dir, "nvs.csv");
     const ok = spawnSync(process.execPath, [TOOL, "--cert", cred.cert, "--key", cred.key, "--wifi-ssid", "Halle3", "--wifi-passphrase", "kisme-factory-01", "--out", out], { encoding: "utf8" });
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stderr, /device kisbox-cli, certificate valid until \S+, 6 entries, Wi-Fi Halle3 -> /);
-    assert.equal(readFileSync(out, "utf8"), provision({ certificate: readFileSync(cred.cert), key: readFileSync(cred.key), wifi: { ssid: "Halle3", passphrase: "kisme-factory-01" } }).csv);
+    assert.match(ok.stderr, /device kisbox-cli, certificate valid until \S+, 7 entries, Wi-Fi Halle3 -> /);
+    // The setup password is new for every device and printed for its label; the NVS CSV holds exactly that one.
+    const setupPassword = /setup password for the label of kisbox-cli: ([a-z2-9-]{19})\n/.exec(ok.stderr)?.[1];
+    assert.ok(setupPassword, ok.stderr);
+    assert.match(readFileSync(out, "utf8"), new RegExp(`^setup\\.pw,data,string,${setupPassword}$`, "m"));
+    assert.equal(readFileSync(out, "utf8"), provision({ certificate: readFileSync(cred.cert), key: readFileSync(cred.key), wifi: { ssid: "Halle3", passphrase: "kisme-factory-01" }, setupPassword }).csv);
+    const again = spawnSync(process.execPath, [TOOL, "--cert", cred.cert, "--key", cred.key], { encoding: "utf8" });
+    assert.notEqual(/label of kisbox-cli: (\S+)/.exec(again.stderr)?.[1], setupPassword, "never a shared default");
+    const shared = spawnSync(process.execPath, [TOOL, "--cert", cred.cert, "--key", cred.key, "--setup-password", "kisme123"], { encoding: "utf8" });
+    assert.equal(shared.status, 1);
+    assert.match(shared.stderr, /setup password must have the generated form/);
     assert.equal(spawnSync("stat", ["-c", "%a", out], { encoding: "utf8" }).stdout.trim(), "600");
     const other = pki.device("kisbox-other");
     writeFileSync(join(dir, "wrong.key"), readFileSync(other.key));
