@@ -18,7 +18,9 @@ import type { EgressRule } from "../../src/net/egress-policy";
 import { redactUrl } from "../../src/net/url-redaction";
 import { LineLogger } from "../adapters/node-platform";
 import { FileStore } from "../adapters/file-store";
-import { certificateCommonName, createHostDevice, type HostDevice } from "../device/host-device";
+import { certificateCommonName, createHostDevice, SIMULATED_NETWORK, type HostDevice } from "../device/host-device";
+import { setupBanner, setupNetworks } from "../device/host-setup";
+import { eraseKeys } from "../../src/device/factory-reset";
 import { BLOB_HOST } from "../hub/local-blob-store";
 import type { BrokerSessionEvent } from "../hub/embedded-broker";
 import { devReleaseKey } from "../update/dev-release-key";
@@ -67,6 +69,9 @@ Device:
   --profile box|light    KIS.BOX (default) or KIS.LIGHT
   --buttons N            number of buttons of the KIS.BOX (default 3)
   --segments LIST        segment colours of the KIS.LIGHT, top to bottom (default red,yellow,green,blue,white)
+  --unprovisioned        start as after a factory reset (no Wi-Fi credentials): setup mode serves the setup
+                         page on 127.0.0.1 and the firmware boots on once a network is joined there
+  --setup-port N         the setup page's port (default: a free one)
 
 Other:
   --state-dir DIR        where the device keeps its storage, firmware slots and development release key
@@ -99,6 +104,8 @@ async function main(): Promise<void> {
       "log-level": { type: "string", default: "warn" },
       "no-console": { type: "boolean" },
       "console-port": { type: "string", default: "0" },
+      unprovisioned: { type: "boolean" },
+      "setup-port": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -165,6 +172,10 @@ async function main(): Promise<void> {
   // Per device: a run against another hub with another identity never sees this one's firmware slots or settings.
   const stateDir = values["state-dir"] !== undefined ? resolve(values["state-dir"]) : defaultStateDir(deviceId);
   mkdirSync(stateDir, { recursive: true });
+  const setupPort = values["setup-port"] === undefined ? 0 : Number(values["setup-port"]);
+  if (!Number.isInteger(setupPort) || setupPort < 0 || setupPort > 65535) throw new Error("--setup-port must be 0..65535");
+  // --unprovisioned: the configuration a factory reset erases is erased once, before the first boot.
+  if (values.unprovisioned) eraseKeys(new FileStore(join(stateDir, "store.json")));
   const releaseKey = devReleaseKey(join(stateDir, "release-key.pem"));
   // Each boot reads the state folder afresh, as the board reads its flash after a restart. What the new device
   // prints while it is assembled (its first LED state, the egress warning) is held until its banner is out.
@@ -193,6 +204,9 @@ async function main(): Promise<void> {
         update: { dir: join(stateDir, "firmware"), slotSize: 1024 * 1024, onRestart },
         // Quick enough to watch: progress at most every second, the restart half a second after applying.
         ota: { progressIntervalMs: 1000, rebootDelayMs: 500 },
+        ...(values.unprovisioned
+          ? { setup: { port: setupPort, onReady: (ready) => setupBanner(ready, setupNetworks(SIMULATED_NETWORK)).forEach((line) => say(line)) } }
+          : {}),
       },
       leds,
     );

@@ -19,6 +19,9 @@ import { FileRecordStorage } from "../adapters/file-record-storage";
 import { NodeWatchdog } from "../adapters/node-watchdog";
 import { OutboxLog } from "../../src/storage/outbox-log";
 import { scoped } from "../../src/ports/logger";
+import { TIME_FLOOR_KEY } from "../../src/time/time-sanity";
+import { HostSetup, setupNetworks, type HostSetupReady } from "./host-setup";
+import { SETUP_MODE_LED } from "../../src/setup/setup-mode";
 
 /** Reads the CN of a PEM or DER certificate: IoT Hub's X.509 device id. */
 export function certificateCommonName(cert: Buffer): string {
@@ -60,11 +63,24 @@ export interface HostDeviceOptions extends Omit<FirmwareConfig, "deviceId" | "cr
    * first boot of a new image, else `software`.
    */
   readonly restarted?: boolean;
+  /**
+   * Field setup (README: Set up a device): the store is not provisioned with the simulated network, the radio
+   * also offers an open, a WPA3-only and a WEP network, and a boot without stored credentials runs setup mode
+   * (the page on 127.0.0.1) before the firmware starts; `onReady` gets the page's address and the password.
+   */
+  readonly setup?: {
+    readonly port?: number;
+    readonly onReady: (ready: HostSetupReady) => void;
+    readonly lingerMs?: number;
+    readonly idleTimeoutMs?: number;
+  };
 }
 
 export interface HostDevice extends Firmware {
   readonly deviceId: string;
   readonly radio: SimulatedWifiRadio;
+  /** While setup mode runs (before the firmware starts), its host side. */
+  readonly setup: () => HostSetup | undefined;
 }
 
 /**
@@ -76,9 +92,12 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
   const deviceId = options.deviceId ?? certificateCommonName(options.cert);
   const store = options.store ?? new MemoryStore();
   // Provisioned through the configuration record (before the firmware opens it, so the firmware sees it).
-  const credentials = new WifiCredentialStore(new ConfigStore({ store, defaults: EMPTY_CONFIG, importLegacy: true }));
-  if (!credentials.load().credentials) credentials.save(SIMULATED_NETWORK);
-  const radio = new SimulatedWifiRadio(clock, [{ ...SIMULATED_NETWORK, authMode: "wpa2-psk", rssi: -52, channel: 6 }]);
+  if (!options.setup) {
+    const credentials = new WifiCredentialStore(new ConfigStore({ store, defaults: EMPTY_CONFIG, importLegacy: true }));
+    if (!credentials.load().credentials) credentials.save(SIMULATED_NETWORK);
+  }
+  const radio = new SimulatedWifiRadio(clock, options.setup ? setupNetworks(SIMULATED_NETWORK) : [{ ...SIMULATED_NETWORK, authMode: "wpa2-psk", rssi: -52, channel: 6 }]);
+  const random = new NodeRandom();
   const writer = options.update
     ? FileUpdateWriter.powerOn(options.update.dir, { slotSize: options.update.slotSize, factoryVersion: options.firmwareVersion ?? "0.1.0", restart: options.update.onRestart })
     : undefined;
@@ -95,7 +114,7 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
     {
       clock,
       systemTime: { set: () => undefined }, // the host's TLS uses the OS clock, which is not ours to set
-      random: new NodeRandom(),
+      random,
       logger: options.logger,
       // The device's own MQTT client, over node:tls here as over the SDK's TLS socket on the device.
       mqtt: new StreamMqttConnector({ sockets: new NodeStreamSocketPort(), clock, logger: scoped(options.logger, "mqtt") }),
@@ -122,15 +141,57 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
       credentials: { ca: options.ca.map((c) => toPem(c)), certificate: options.cert, key: options.key },
     },
   );
+  let setup: HostSetup | undefined;
+  let stopped = false;
+  const setupOptions = options.setup;
+  const start = (): void => {
+    const stored = new WifiCredentialStore(firmware.config).load().credentials;
+    if (!setupOptions || stored) return firmware.start();
+    // No Wi-Fi credentials: setup mode before the station starts, as on the device; the status LED shows it.
+    leds.set(firmware.profile.statusLed ?? 0, SETUP_MODE_LED);
+    setup = new HostSetup({
+      clock,
+      random,
+      logger: options.logger,
+      store,
+      radio,
+      deviceId,
+      info: () => ({
+        deviceId,
+        profile: firmware.profile.name,
+        firmwareVersion: writer?.slots().runningVersion ?? options.firmwareVersion ?? "0.1.0",
+        cloudReached: store.get(TIME_FLOOR_KEY) !== undefined, // written only while the hub link is up
+      }),
+      storedSsid: () => new WifiCredentialStore(firmware.config).load().credentials?.ssid,
+      // Through the firmware's own configuration (its WifiManager is still stopped: this only stores).
+      save: (credentials) => firmware.wifi.setCredentials(credentials),
+      ...(setupOptions.port !== undefined ? { port: setupOptions.port } : {}),
+      ...(setupOptions.lingerMs !== undefined ? { lingerMs: setupOptions.lingerMs } : {}),
+      ...(setupOptions.idleTimeoutMs !== undefined ? { idleTimeoutMs: setupOptions.idleTimeoutMs } : {}),
+    });
+    setup.run(setupOptions.onReady).then(
+      () => {
+        setup = undefined;
+        if (!stopped) firmware.start();
+      },
+      (error: unknown) => scoped(options.logger, "setup").error("setup mode failed", { error: error instanceof Error ? error.message : String(error) }),
+    );
+  };
   return {
     ...firmware,
     deviceId,
     radio,
+    setup: () => setup,
+    start,
     stop: () => {
+      stopped = true;
+      setup?.close();
       firmware.stop();
       clock.clearAll();
     },
     shutdown: async () => {
+      stopped = true;
+      setup?.close();
       await firmware.shutdown();
       clock.clearAll();
     },
