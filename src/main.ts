@@ -30,6 +30,7 @@ import { TimerClock } from "adapters/timer-clock";
 import { TraceLogger, isLogLevel } from "adapters/trace-logger";
 import { SystemRandom } from "adapters/system-random";
 import { AZURE_ROOTS, loadDeviceCredentials, type DeviceCredentials } from "adapters/device-credentials";
+import { TIME_FLOOR_KEY } from "time/time-sanity";
 import { ModdableDatagramPort } from "adapters/udp-datagrams";
 import { ModdableHttpsClient } from "adapters/https-client";
 import { PreferenceStore } from "adapters/preference-store";
@@ -47,6 +48,13 @@ import { OutboxLog } from "storage/outbox-log";
 import { FileRecordStorage } from "adapters/record-storage";
 import { ClockWatchdog } from "device/watchdog";
 import { FactoryReset, eraseKeys } from "device/factory-reset";
+import { SetupSession } from "setup/setup-session";
+import { SETUP_MODE_LED } from "setup/setup-mode";
+import { setupSsid } from "setup/setup-password";
+import { SETUP_DNS, SETUP_HTTP_PORT, SETUP_RESTART_AFTER, startSetupAccessPoint } from "adapters/setup-ap";
+import { listenSetupHttp } from "adapters/setup-http";
+import { startSetupDns } from "adapters/setup-dns";
+import { loadSetupPassword } from "adapters/device-credentials";
 import { ModdableHttpStreamClient } from "adapters/http-stream";
 import { ModdableCrypto } from "adapters/crypto";
 import { openOtaPartitions } from "adapters/ota-partitions";
@@ -79,6 +87,10 @@ interface DeviceConfig {
   readonly wifi: WifiCredentials | undefined;
   readonly simulatePressEverySeconds: number;
   readonly factoryResetHoldMs: number;
+  /** Held this long at power-up (and released before the factory-reset time): setup mode (ms, default 3 s). */
+  readonly setupHoldMs: number;
+  /** The setup page's port where the platform does not fix it (the simulator's loopback; esp32 uses 80). */
+  readonly setupPort: number;
   /** The release public key (P-256, base64 of DER SubjectPublicKeyInfo or the raw point); none or unusable: no updates. */
   readonly releaseKey: Uint8Array | { readonly problem: string } | undefined;
   readonly hardware: HardwareConfig;
@@ -199,9 +211,9 @@ function start(): void {
     ...(routes ? { routes } : {}),
     hub: { keepAliveSeconds: settings.keepAliveSeconds },
   };
-  afterFactoryReset(platform, settings.factoryResetHoldMs, scoped(logger, "reset"), () => {
+  afterFactoryReset(platform, settings.factoryResetHoldMs, settings.setupHoldMs, scoped(logger, "reset"), (gesture) => {
     provisionWifi(platform, settings.wifi, log);
-    launch(platform, firmwareConfig, settings, credentials, deviceId, log);
+    setupFirst(platform, settings, deviceId, gesture, scoped(logger, "setup"), () => launch(platform, firmwareConfig, settings, credentials, deviceId, log));
   });
 }
 
@@ -318,10 +330,10 @@ function openOutbox(c: Record<string, unknown>, log: ScopedLogger): OutboxStore 
  * at once (from a promise job). Erased: the device restarts instead. `start` runs at most once; a throw from it is
  * logged (it may run outside main()'s try).
  */
-function afterFactoryReset(platform: Platform, holdMs: number, log: ScopedLogger, start: () => void): void {
-  const startOnce = () => {
+function afterFactoryReset(platform: Platform, holdMs: number, setupHoldMs: number, log: ScopedLogger, start: (gesture: boolean) => void): void {
+  const startOnce = (gesture = false) => {
     try {
-      start();
+      start(gesture);
     } catch (error) {
       log.error("start-up failed", { error: errorMessage(error) });
     }
@@ -340,6 +352,7 @@ function afterFactoryReset(platform: Platform, holdMs: number, log: ScopedLogger
       ledIndices: [0],
       activeLow: button.activeLow ?? true,
       holdMs,
+      setupHoldMs,
       logger: log,
       erase: () => {
         const failed = eraseKeys(platform.store);
@@ -359,13 +372,74 @@ function afterFactoryReset(platform: Platform, holdMs: number, log: ScopedLogger
         return;
       }
       if (outcome !== "not-held") log.info("no factory reset; starting", { outcome });
-      startOnce();
+      startOnce(outcome === "setup");
     },
     (error: unknown) => {
       log.error("factory reset check failed; starting", { error: errorMessage(error) });
       startOnce();
     },
   );
+}
+
+/**
+ * Setup mode before the station adapter opens (README: Set up a device): when no Wi-Fi credentials are stored or
+ * the setup gesture was made, the setup access point `KISME-<id>` (esp32; the simulator serves on loopback) comes up
+ * with the device's own password from provisioning, the captive DNS responder and the setup page; the portable
+ * SetupSession decides and saves. When it ends the device restarts (esp32: the legacy Wi-Fi driver state must not
+ * meet the ECMA-419 station) or, in the simulator, boots on at once. No setup password provisioned: no access point
+ * (never a shared default); the firmware starts as it is. Not covered here: the "stored network not joined for
+ * 10 min" entry, which needs setup mode beside a running firmware (the host and device do not wire it yet).
+ */
+function setupFirst(platform: Platform, settings: DeviceConfig, deviceId: string, gesture: boolean, log: ScopedLogger, launchFirmware: () => void): void {
+  const config = () => new ConfigStore({ store: platform.store, defaults: EMPTY_CONFIG, importLegacy: true });
+  const stored = () => new WifiCredentialStore(config()).load().credentials;
+  const hasCredentials = stored() !== undefined;
+  if (hasCredentials && !gesture) return launchFirmware();
+  const password = loadSetupPassword();
+  if (!password) {
+    log.error("no setup password provisioned (npm run provision): no setup access point", { credentials: hasCredentials });
+    return launchFirmware();
+  }
+  try {
+    const ap = startSetupAccessPoint({ ssid: setupSsid(deviceId), password, logger: platform.logger, radio: platform.wifi });
+    const port = SETUP_HTTP_PORT || settings.setupPort;
+    const host = port === 80 ? ap.address : `${ap.address}:${port}`;
+    const session = new SetupSession({
+      clock: platform.clock,
+      random: platform.random,
+      logger: platform.logger,
+      radio: ap.radio,
+      info: () => ({ deviceId, profile: settings.profile.name, firmwareVersion: settings.firmwareVersion, cloudReached: platform.store.get(TIME_FLOOR_KEY) !== undefined }),
+      storedSsid: () => stored()?.ssid,
+      save: (credentials) => new WifiCredentialStore(config()).save(credentials),
+      hosts: [host],
+      portalUrl: `http://${host}/`,
+    });
+    ap.onClient(() => session.mode.clientSeen());
+    const listener = listenSetupHttp(session.handle, { port, logger: platform.logger });
+    const dns = SETUP_DNS ? startSetupDns(ap.address, platform.logger) : undefined;
+    platform.leds.set(settings.profile.statusLed ?? 0, SETUP_MODE_LED);
+    session.ended().then(
+      (end) => {
+        listener.close();
+        dns?.close();
+        ap.close();
+        if (SETUP_RESTART_AFTER) {
+          log.warn("setup mode over; restarting", { end });
+          platform.restart?.();
+          return;
+        }
+        log.info("setup mode over; starting", { end });
+        launchFirmware();
+      },
+      (error: unknown) => log.error("setup mode failed", { error: errorMessage(error) }),
+    );
+    session.mode.start({ hasCredentials, gesture });
+    trace(`setup page: http://${host}/ (access point ${setupSsid(deviceId)})\n`);
+  } catch (error) {
+    log.error("setup mode not started; starting", { error: errorMessage(error) });
+    launchFirmware();
+  }
 }
 
 /** Development builds only: Wi-Fi credentials from config, stored when the device has none yet. */
@@ -583,6 +657,8 @@ function readConfig(c: Record<string, unknown>): DeviceConfig {
     wifi: wifiSsid ? { ssid: wifiSsid, ...(wifiPassphrase ? { passphrase: wifiPassphrase } : {}) } : undefined,
     simulatePressEverySeconds: integer("simulatePressEverySeconds", 0, 0, 86_400),
     factoryResetHoldMs: integer("factoryResetHoldMs", 10_000, 1_000, 60_000),
+    setupHoldMs: integer("setupHoldMs", 3000, 500, 30_000),
+    setupPort: integer("setupPort", 8080, 1, 65535),
     releaseKey: parseReleaseKey(text("releaseKey")),
   };
 }

@@ -18,3 +18,7 @@ declare module "embedded:storage/flash" {
 declare module "crypt" {
   export const Digest: unknown;
 }
+declare module "embedded:network/http/server" {
+  const HTTPServer: unknown;
+  export default HTTPServer;
+}

@@ -5,7 +5,9 @@
  * "gets" the host's connectivity (IP 127.0.0.1). Everything above it — the WifiManager's policy, stored
  * credentials, the boot sequence waiting for Wi-Fi — runs as on the device.
  *
- * A different SSID is "not found" (the scan does not list it); a wrong passphrase fails the association
+ * The scan also lists one network of each kind the firmware refuses (open, WPA3-only, WEP), as the Node host
+ * simulation's setup mode does, so the setup page in mcsim shows them as unsupported. Joining any of them, or a
+ * different SSID, is "not found"; a wrong passphrase fails the association
  * ("authentication failed"), so the failure paths can be tried in mcsim too. Events are delivered from timers,
  * as a real radio's would be, never from inside `connect`.
  */
@@ -19,6 +21,11 @@ const SIMULATED_AUTH: WifiAuthMode = "wpa2-psk";
 const SIMULATED_RSSI = -52;
 const SIMULATED_CHANNEL = 6;
 const SIMULATED_IP = "127.0.0.1";
+const REFUSED_NETWORKS: readonly WifiNetwork[] = [
+  { ssid: "Cafe-Offen", rssi: -61, channel: 1, authMode: "open" },
+  { ssid: "Buero-WPA3", rssi: -67, channel: 11, authMode: "wpa3-sae" },
+  { ssid: "Altbau-WEP", rssi: -78, channel: 3, authMode: "wep" },
+];
 
 export class PlatformWifiRadio implements WifiRadio {
   private attempt = 0;
@@ -28,7 +35,7 @@ export class PlatformWifiRadio implements WifiRadio {
 
   scan(): Promise<WifiNetwork[]> {
     return new Promise((resolve) => {
-      Timer.set(() => resolve([{ ssid: SIMULATED_SSID, rssi: SIMULATED_RSSI, channel: SIMULATED_CHANNEL, authMode: SIMULATED_AUTH }]), 10);
+      Timer.set(() => resolve([{ ssid: SIMULATED_SSID, rssi: SIMULATED_RSSI, channel: SIMULATED_CHANNEL, authMode: SIMULATED_AUTH }, ...REFUSED_NETWORKS]), 10);
     });
   }
 
