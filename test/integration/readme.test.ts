@@ -25,4 +25,15 @@ describe("README", () => {
     const test = readme.indexOf("npm test");
     assert.ok(start > 0 && start < 800 && test > start, "quick start first");
   });
+
+  it("documents field setup: the command, the lines it prints, and every route of the setup API", () => {
+    const section = readme.slice(readme.indexOf("## Set up a device"));
+    assert.ok(readme.includes("## Set up a device"), "a Set up a device section");
+    for (const text of ["npm start -- --unprovisioned", "setup page: http://127.0.0.1:", "setup password: ", "X-Setup-Token", "KISME-SIM"]) assert.ok(section.includes(text), `README lacks ${text}`);
+    // The routes the handler answers (src/setup/setup-api.ts) are the ones the table lists.
+    const code = readFileSync(join(__dirname, "../../../src/setup/setup-api.ts"), "utf8");
+    const routes = [...code.matchAll(/path === "(\/api\/[a-z]+)"/g)].map((m) => m[1]!);
+    assert.deepEqual(routes.sort(), ["/api/join", "/api/networks", "/api/status"]);
+    for (const route of routes) assert.match(section, new RegExp("`(GET|POST) " + route + "`"), `README's setup API lacks ${route}`);
+  });
 });
