@@ -352,7 +352,8 @@ function afterFactoryReset(platform: Platform, holdMs: number, setupHoldMs: numb
       ledIndices: [0],
       activeLow: button.activeLow ?? true,
       holdMs,
-      setupHoldMs,
+      // A setup time at or beyond the factory-reset time would make the gesture unreachable: factory reset only.
+      ...(setupHoldMs < holdMs ? { setupHoldMs } : {}),
       logger: log,
       erase: () => {
         const failed = eraseKeys(platform.store);
