@@ -89,7 +89,7 @@ describe("setup page in Chromium (npm start -- --unprovisioned)", function () {
       const html = await page.content();
       assert.ok(!html.includes(passphrase), "the stored passphrase is never sent back");
 
-      await cli.until(/boot: online \(hub iotrafi-prod-iot-hub\.azure-devices\.net, assignment from service\)/, "the box online after setup", 30_000);
+      await cli.until(/boot: online \(hub iotrafi-prod-iot-hub\.azure-devices\.net, assigned by the bootstrap service\)/, "the box online after setup", 30_000);
       cli.send("1");
       await cli.until(/button 1: Button_pressed .*delivered \(PUBACK\)/, "the press delivered");
       await page.close();
