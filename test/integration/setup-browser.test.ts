@@ -53,7 +53,7 @@ describe("setup page in Chromium (npm start -- --unprovisioned)", function () {
     mkdirSync(state, { recursive: true });
     writeFileSync(join(state, "store.json"), JSON.stringify({ config: JSON.stringify({ v: 2, wifi: { ssid: "Alte-Halle", passphrase: "altes-passwort" }, hub: null, settings: {} }) }));
     await withStartCli(dir, ["--unprovisioned", "--no-console", "--state-dir", state], async (cli) => {
-      await cli.until(/setup page: http/, "the setup page", 30_000);
+      await cli.until(/simulated networks: .*Altbau-WEP \(WEP\)\n/, "the setup page, its password and the networks", 30_000);
       const { url, password, passphrase } = printed(cli);
       assert.match(password, /^[a-z2-9]{4}(-[a-z2-9]{4}){3}$/);
       assert.doesNotMatch(cli.out, /boot: time/, "nothing boots on before setup");
@@ -100,7 +100,7 @@ describe("setup page in Chromium (npm start -- --unprovisioned)", function () {
 
   it("open, WPA3-only and WEP networks cannot be chosen (German page), and the API refuses them too", async () => {
     await withStartCli(dir, ["--unprovisioned", "--no-console", "--state-dir", join(dir, "state")], async (cli) => {
-      await cli.until(/setup page: http/, "the setup page", 30_000);
+      await cli.until(/simulated networks: .*Altbau-WEP \(WEP\)\n/, "the setup page, its password and the networks", 30_000);
       const { url } = printed(cli);
       const page = await open(url, "de-DE");
       assert.equal(await page.getAttribute("html", "lang"), "de");
