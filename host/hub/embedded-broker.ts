@@ -18,6 +18,11 @@ import { DEVICE_SCOPE, deviceMayReceive, deviceMaySubscribe, devicePublishTopic,
  * Identities in `serviceIdentities` (the local hub's service side) may publish only cloud-to-device messages
  * and the scoped twin responses, desired patches and method calls, and subscribe only to telemetry and the
  * scoped device requests.
+ *
+ * TLS 1.2 sessions are kept by ID (`SessionIdCache`), as OpenSSL servers such as mosquitto do, so the device
+ * build's TLS client (session IDs only, no tickets) can resume; TLS 1.3 clients resume by Node's tickets. A resumed
+ * session carries the client certificate it was made with (OpenSSL keeps it in the session), so the identity is
+ * the same as on the full handshake.
  */
 export interface EmbeddedBrokerOptions {
   readonly ca: Buffer;
@@ -29,6 +34,33 @@ export interface EmbeddedBrokerOptions {
 }
 
 const identities = new WeakMap<Client, string | undefined>();
+
+/** TLS 1.2 sessions by ID for resumption: at most `max`, each for `lifetimeMs` (the oldest goes first). */
+class SessionIdCache {
+  private readonly sessions = new Map<string, { readonly data: Buffer; readonly at: number }>();
+
+  constructor(
+    private readonly max = 256,
+    private readonly lifetimeMs = 2 * 60 * 60 * 1000,
+  ) {}
+
+  attach(server: Server): void {
+    server.on("newSession", (id: Buffer, data: Buffer, done: () => void) => {
+      const key = id.toString("hex");
+      this.sessions.delete(key);
+      if (this.sessions.size >= this.max) this.sessions.delete(this.sessions.keys().next().value!);
+      this.sessions.set(key, { data, at: Date.now() });
+      done();
+    });
+    server.on("resumeSession", (id: Buffer, done: (error: Error | null, data: Buffer | null) => void) => {
+      const key = id.toString("hex");
+      const entry = this.sessions.get(key);
+      const fresh = entry !== undefined && Date.now() - entry.at <= this.lifetimeMs;
+      if (entry && !fresh) this.sessions.delete(key);
+      done(null, fresh ? entry.data : null);
+    });
+  }
+}
 
 /** The CN of the client's certificate (the TLS server requires one from the CA). */
 function identityOf(client: Client | null): string | undefined {
@@ -169,11 +201,13 @@ export class EmbeddedBroker {
       },
     });
     let self: EmbeddedBroker | undefined;
-    const server = createServer({ ca: options.ca, cert: options.cert, key: options.key, requestCert: true, rejectUnauthorized: true }, (socket) => {
+    // sessionTimeout: 2 h as OpenSSL's default for TLS (mosquitto), not Node's 5 min.
+    const server = createServer({ ca: options.ca, cert: options.cert, key: options.key, requestCert: true, rejectUnauthorized: true, sessionTimeout: 7200 }, (socket) => {
       if (self) self.connections++;
       broker.handle(socket);
     });
     server.on("tlsClientError", () => undefined); // a refused client certificate is the client's problem
+    new SessionIdCache().attach(server);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());

@@ -7,12 +7,14 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { createServer, type Server } from "node:tls";
+import { connect as tlsConnect, createServer, type Server } from "node:tls";
+import { constants } from "node:crypto";
+import { EmbeddedBroker } from "../../host/hub/embedded-broker";
 import { NodeStreamSocketPort } from "../../host/adapters/node-stream-socket";
 import { HUB, makeX509Chains } from "../fixtures/x509-chains";
 import { Mosquitto } from "./support/mosquitto";
 import { HUB_HOST, TestPki } from "./support/fixture";
-import { offersTicket, TlsHandshakeCensus } from "./support/tls-handshake-census";
+import { kindOf, offersTicket, TlsHandshakeCensus } from "./support/tls-handshake-census";
 
 interface Outcome {
   readonly connected: boolean;
@@ -189,3 +191,62 @@ async function tlsServer(leafHex: string, intermediateHex: string, keyPem: strin
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   return server;
 }
+
+// The device build's TLS client resumes by TLS 1.2 session ID only; the local cloud's broker keeps such sessions.
+describe("the local cloud's embedded broker resumes TLS 1.2 sessions by ID (as the device build's client needs)", function () {
+  this.timeout(60_000);
+  let pki: TestPki;
+  let broker: EmbeddedBroker;
+  let census: TlsHandshakeCensus;
+
+  before(async () => {
+    pki = new TestPki();
+    broker = await EmbeddedBroker.start({ ca: pki.caPem, cert: readFileSync(pki.server.cert), key: readFileSync(pki.server.key), serviceIdentities: ["local-hub"] });
+    census = await TlsHandshakeCensus.start(broker.port);
+  });
+
+  after(async () => {
+    await census?.close();
+    await broker?.close();
+  });
+
+  /** TLS 1.2 without tickets (session IDs only, as the SDK's client), MQTT CONNECT as `device`, CONNACK, then a cut. */
+  function connectAs(device: string, session: Buffer | undefined): Promise<{ session: Buffer | undefined; connack: Buffer }> {
+    const cred = pki.device(device);
+    return new Promise((resolve, reject) => {
+      let connack = Buffer.alloc(0);
+      let kept: Buffer | undefined;
+      const socket = tlsConnect({
+        host: "127.0.0.1",
+        port: census.port,
+        servername: HUB_HOST,
+        ca: pki.caPem,
+        cert: readFileSync(cred.cert),
+        key: readFileSync(cred.key),
+        maxVersion: "TLSv1.2",
+        secureOptions: constants.SSL_OP_NO_TICKET,
+        ...(session ? { session } : {}),
+      });
+      socket.once("secureConnect", () => {
+        kept = socket.getSession();
+        socket.write(mqttConnect(device));
+      });
+      socket.on("data", (data: Buffer) => {
+        connack = Buffer.concat([connack, data]);
+        if (connack.length >= 4) census.cutAll();
+      });
+      socket.on("error", () => undefined);
+      socket.on("close", () => (connack.length >= 4 ? resolve({ session: kept, connack }) : reject(new Error("no CONNACK"))));
+    });
+  }
+
+  it("a reconnect after a cut is an abbreviated handshake, and the broker still knows the device by its certificate", async () => {
+    const first = await connectAs("res-c", undefined);
+    assert.deepEqual(first.connack.subarray(0, 4), Buffer.from([0x20, 2, 0, 0]));
+    const second = await connectAs("res-c", first.session);
+    assert.deepEqual(census.kinds(), ["full", "abbreviated"], "the second handshake resumed the session (no Certificate)");
+    assert.equal(census.handshakes[1]!.offered, census.handshakes[0]!.chosen);
+    assert.deepEqual(second.connack.subarray(0, 4), Buffer.from([0x20, 2, 0, 0]), "CONNACK accepted: the identity came with the session");
+    assert.equal(kindOf(census.handshakes[1]!), "abbreviated");
+  });
+});

@@ -1,9 +1,8 @@
 // TLS session resumption on the device build's hub link: the KIS.BOX firmware in mcsim (the SDK's TLS 1.2 client,
 // with the project's session cache, modules/tls-session-cache, and certificate check, modules/tls-trust) against
 // mosquitto (OpenSSL, session-ID cache, client certificates required) with the local hub's service side on it,
-// under the local cloud's development CA (the embedded Node broker of the local cloud keeps no TLS 1.2 session-ID
-// cache, so it could not resume the device's sessions at all). Between the device and
-// the broker a census proxy reads the plaintext handshake records: a resumed connection is an abbreviated
+// under the local cloud's development CA: the server the issue asks about (the local cloud's embedded broker resumes
+// too, test/integration/tls-resumption-host.test.ts). Between the device and the broker a census proxy reads the plaintext handshake records: a resumed connection is an abbreviated
 // handshake (ServerHello with the session ID the device offered, ChangeCipherSpec, no Certificate).
 //
 // mosquitto keeps a session only if its connection did not end with a bare FIN (OpenSSL 3 answers an EOF without
