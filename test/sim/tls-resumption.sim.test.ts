@@ -115,6 +115,20 @@ describe("KIS.BOX in the Moddable simulator: TLS session resumption on the hub l
     assert.equal(back[0]!.offered, "", "and offered no session");
     await s.stop();
   });
+
+  it("resumes against the local cloud's embedded broker too (npm start, the bench)", async () => {
+    census.targetPort = rig.cloud.broker.port;
+    const seen = census.handshakes.length;
+    const s = await rig.powerOn();
+    await s.waitFor(/boot phase phase=online/, 90_000);
+    for (let cut = 0; cut < 2; cut++) {
+      const from = s.lines.length;
+      census.cutAll();
+      await s.waitFor(/\[hub\] connected/, 120_000, from);
+    }
+    assert.deepEqual(census.kinds().slice(seen), ["full", "abbreviated", "abbreviated"], handshakeSummary(census));
+    await s.stop();
+  });
 });
 
 function handshakeSummary(census: TlsHandshakeCensus): string {
