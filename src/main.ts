@@ -15,7 +15,7 @@ import config from "mc/config";
 import { createFirmware, type Firmware, type FirmwareConfig, type Platform } from "device/firmware";
 import { KIS_BOX, KIS_LIGHT, type DeviceProfile } from "device/profile";
 import { isLedColor, type LedColor } from "device/colors";
-import { LedDriver, LedPatterns, rgbLedSink, stripSink, type PatternSpec, type PatternTarget } from "device/led-patterns";
+import { LedDriver, LedPatterns, describePattern, rgbLedSink, stripSink, type PatternSpec, type PatternTarget } from "device/led-patterns";
 import type { ButtonInput, ButtonPin, Pull, RgbLed, RgbPins } from "ports/gpio";
 import type { Clock } from "ports/clock";
 import { StaticRoutes } from "net/guarded-network";
@@ -36,10 +36,11 @@ import { ModdableHttpsClient } from "adapters/https-client";
 import { PreferenceStore } from "adapters/preference-store";
 import { PlatformSystemTime } from "adapters/system-time";
 import { PlatformWifiRadio } from "adapters/wifi-radio";
-import { GPIO_AVAILABLE, openButtons } from "adapters/button-inputs";
+import { BUTTON_SOURCE, GPIO_AVAILABLE, openButtons } from "adapters/button-inputs";
 import { SimulatedButton } from "adapters/simulated-button";
-import { PWM_AVAILABLE, openRgbLeds } from "adapters/rgb-leds";
-import { NEOPIXEL_AVAILABLE, openPixelStrip } from "adapters/pixel-strip";
+import { LED_OUTPUT, PWM_AVAILABLE, openRgbLeds } from "adapters/rgb-leds";
+import { NEOPIXEL_AVAILABLE, STRIP_OUTPUT, openPixelStrip } from "adapters/pixel-strip";
+import { echoPatterns } from "adapters/sim-window";
 import { PlatformSystemInfo, platformRestart } from "adapters/system-info";
 import { openStatusLed } from "adapters/status-led";
 import type { BootPhase } from "boot/boot-sequence";
@@ -483,9 +484,10 @@ function observe(firmware: Firmware, debug: boolean, log: ScopedLogger): void {
 
 /**
  * The LEDs (KIS.BOX button LEDs or KIS.LIGHT segments, index 0 = button 1 / the top segment): the portable pattern
- * engine rendered by one LedDriver timer onto PWM RGB LEDs or an addressable strip (esp32), or trace lines where the
- * platform has no such driver (the simulator) or `leds` is "trace". A driver that cannot be opened falls back to
- * trace lines (logged): the firmware keeps running without lights rather than not at all.
+ * engine rendered by one LedDriver timer onto PWM RGB LEDs or an addressable strip (esp32; in mcsim the device
+ * simulator's window draws them, and `echoPatterns` tells it and the trace which pattern was asked for), or trace
+ * lines where `leds` is "trace". A driver that cannot be opened falls back to trace lines (logged): the firmware
+ * keeps running without lights rather than not at all.
  */
 function openLeds(hw: HardwareConfig, count: number, clock: Clock, log: ScopedLogger): PatternTarget {
   try {
@@ -496,13 +498,13 @@ function openLeds(hw: HardwareConfig, count: number, clock: Clock, log: ScopedLo
         hz: hw.pwmHz,
         onProblem: (message, pin, error) => log.warn(message, { pin, error: error === undefined ? undefined : errorMessage(error) }),
       });
-      log.info("PWM RGB LEDs", { count, pins: hw.rgbPins.slice(0, count).map((p) => `${p.r}/${p.g}/${p.b}`).join(","), commonAnode: hw.rgbCommonAnode });
-      return new LedDriver(new LedPatterns({ count }), clock, rgbLedSink(leds));
+      log.info("RGB LEDs", { output: LED_OUTPUT, count, pins: hw.rgbPins.slice(0, count).map((p) => `${p.r}/${p.g}/${p.b}`).join(","), commonAnode: hw.rgbCommonAnode });
+      return echoPatterns(new LedDriver(new LedPatterns({ count }), clock, rgbLedSink(leds)));
     }
     if (hw.leds === "neopixel" && NEOPIXEL_AVAILABLE) {
       const strip = openPixelStrip({ pin: hw.pixelPin, elements: count, pixelsPerElement: hw.pixelsPerLed, order: hw.pixelOrder, reverse: hw.pixelReverse });
-      log.info("addressable LED strip", { pin: hw.pixelPin, elements: count, pixelsPerLed: hw.pixelsPerLed, order: hw.pixelOrder, reverse: hw.pixelReverse });
-      return new LedDriver(new LedPatterns({ count }), clock, stripSink(strip));
+      log.info("addressable LED strip", { output: STRIP_OUTPUT, pin: hw.pixelPin, elements: count, pixelsPerLed: hw.pixelsPerLed, order: hw.pixelOrder, reverse: hw.pixelReverse });
+      return echoPatterns(new LedDriver(new LedPatterns({ count }), clock, stripSink(strip)));
     }
     log.info("LEDs as trace lines", { count, configured: hw.leds, reason: hw.leds === "trace" ? "config" : "no driver on this platform" });
   } catch (error) {
@@ -544,7 +546,7 @@ function showStatus(firmware: Firmware, hw: HardwareConfig, clock: Clock, log: S
 }
 
 /**
- * KIS.BOX buttons: `embedded:io/digital` inputs (esp32); none in the simulator. With `simulatePressEverySeconds`
+ * KIS.BOX buttons: `embedded:io/digital` inputs (esp32), the simulator window's buttons in mcsim. With `simulatePressEverySeconds`
  * (verification builds) button 1 is a Timer-driven SimulatedButton instead, so presses take the gesture path.
  */
 function openButtonInputs(settings: DeviceConfig, count: number, clock: Clock, log: ScopedLogger): ButtonInput[] {
@@ -556,7 +558,7 @@ function openButtonInputs(settings: DeviceConfig, count: number, clock: Clock, l
     if (GPIO_AVAILABLE) {
       if (pins.length < count) log.warn("fewer button pins than buttons", { pins: pins.length, buttons: count });
       inputs.push(...openButtons(pins, { monotonic, onError }));
-      log.info("button inputs", { pins: pins.map((p) => p.pin).join(","), pull: settings.hardware.buttonPull, opened: inputs.length });
+      log.info("button inputs", { source: BUTTON_SOURCE, pins: pins.map((p) => p.pin).join(","), pull: settings.hardware.buttonPull, opened: inputs.length });
     } else {
       log.info("no button inputs on this platform (simulator)");
     }
@@ -572,12 +574,10 @@ function openButtonInputs(settings: DeviceConfig, count: number, clock: Clock, l
   return inputs;
 }
 
-/** LEDs where no driver is available (the simulator) or configured: one trace line per pattern change. */
+/** LEDs where no driver is available or configured: one trace line per pattern change. */
 class TraceLeds implements PatternTarget {
   set(index: number, spec: PatternSpec): void {
-    const color = typeof spec.color === "string" ? spec.color : `rgb(${spec.color.r},${spec.color.g},${spec.color.b})`;
-    const extra = `${spec.periodMs !== undefined ? ` period=${spec.periodMs}` : ""}${spec.brightness !== undefined ? ` brightness=${spec.brightness}` : ""}`;
-    trace(`LED ${index} ${spec.pattern} ${color}${extra}\n`);
+    trace(`LED ${index} ${describePattern(spec)}\n`);
   }
 }
 

@@ -17,6 +17,8 @@ interface Edge {
 }
 
 export const GPIO_AVAILABLE = true;
+/** Where the inputs come from (for the start-up log). */
+export const BUTTON_SOURCE = "GPIO";
 
 class DigitalButton implements ButtonInput {
   private readonly edges: Listeners<Edge>;

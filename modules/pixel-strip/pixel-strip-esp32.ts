@@ -8,6 +8,8 @@ import NeoPixel from "neopixel";
 import type { PixelStrip, PixelStripOptions } from "ports/gpio";
 
 export const NEOPIXEL_AVAILABLE = true;
+/** Where the strip is (for the start-up log). */
+export const STRIP_OUTPUT = "RMT";
 
 class NeoPixelStrip implements PixelStrip {
   readonly length: number;

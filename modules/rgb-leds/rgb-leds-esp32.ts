@@ -13,6 +13,8 @@ import Digital from "embedded:io/digital";
 import type { RgbLed, RgbPins, RgbLedOptions } from "ports/gpio";
 
 export const PWM_AVAILABLE = true;
+/** Where the LEDs are (for the start-up log). */
+export const LED_OUTPUT = "PWM";
 
 interface Channel {
   write(value: number): void;

@@ -77,6 +77,14 @@ export function colorRgb(color: LedColor | Rgb): Rgb {
   return color;
 }
 
+/** One line for a log or a display: `blink red period=500 brightness=40` (period and brightness only when set). */
+export function describePattern(spec: PatternSpec): string {
+  const color = typeof spec.color === "string" ? spec.color : `rgb(${spec.color.r},${spec.color.g},${spec.color.b})`;
+  const period = spec.periodMs !== undefined ? ` period=${spec.periodMs}` : "";
+  const brightness = spec.brightness !== undefined ? ` brightness=${spec.brightness}` : "";
+  return `${spec.pattern} ${color}${period}${brightness}`;
+}
+
 /** A pattern compiled to one period of a step function: segment i starts at bounds[i] and shows values[i]. */
 interface Track {
   readonly spec: PatternSpec;
