@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { sleep } from "../../integration/support/processes";
 
@@ -29,6 +30,26 @@ export function buildSimulator(product: "box" | "light", overrides: Record<strin
   if (result.status !== 0) throw new Error(`build failed (${result.status}):\n${(result.stdout + result.stderr).slice(-4000)}`);
 }
 
+export interface McSimOptions {
+  /** A folder of device simulators (simulators/ or a copy with a test hook): mcsim takes a folder argument as its simulators folder. */
+  readonly simulators?: string;
+  /**
+   * mcsim's configuration folder (XDG_CONFIG_HOME): its preferences, window size, and the copy of the app it
+   * loads, which would otherwise be shared by every mcsim of the user. Made with a window of `window` size.
+   */
+  readonly configHome?: string;
+  readonly window?: { readonly width: number; readonly height: number };
+  /** Xvfb keeps its screen in `<fbdir>/Xvfb_screen0` (XWD), for screenshots (support/screenshot.ts). */
+  readonly fbdir?: string;
+}
+
+/** Writes mcsim's window geometry into `configHome` (GTK key file `tech.moddable.mcsim.ini`). */
+export function prepareMcsimConfig(configHome: string, window: { readonly width: number; readonly height: number }): void {
+  mkdirSync(configHome, { recursive: true });
+  const ini = join(configHome, "tech.moddable.mcsim.ini");
+  if (!existsSync(ini)) writeFileSync(ini, `[window]\nfullscreen=false\nmaximized=false\nx=0\ny=0\nwidth=${window.width}\nheight=${window.height}\n`);
+}
+
 /**
  * One run of the firmware in mcsim under Xvfb (a "power cycle" is stop + start). Its trace lines are collected;
  * `waitFor` resolves on the first line (from `from` on) that matches. Stopped by killing its process group.
@@ -40,11 +61,21 @@ export class McSim {
   private child: ChildProcess | undefined;
   private partial = "";
 
-  constructor(private readonly app: string) {}
+  constructor(
+    private readonly app: string,
+    private readonly options: McSimOptions = {},
+  ) {}
 
   start(): void {
     const { mcsim } = sdkPaths();
-    this.child = spawn("xvfb-run", ["-a", "stdbuf", "-oL", mcsim, this.app], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const o = this.options;
+    // xvfb-run's own screen unless a window size or a framebuffer file is asked for
+    const screen = o.window ? `${o.window.width}x${o.window.height}x24` : "1280x1024x24";
+    const server = o.window || o.fbdir ? ["-s", `-screen 0 ${screen}${o.fbdir ? ` -fbdir ${o.fbdir}` : ""}`] : [];
+    if (o.configHome) prepareMcsimConfig(o.configHome, o.window ?? { width: 900, height: 560 });
+    const env = o.configHome ? { ...process.env, XDG_CONFIG_HOME: o.configHome } : process.env;
+    const args = [...(o.simulators ? [o.simulators] : []), this.app];
+    this.child = spawn("xvfb-run", ["-a", ...server, "stdbuf", "-oL", mcsim, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true, env });
     const take = (data: Buffer): void => {
       const text = this.partial + data.toString();
       const parts = text.split("\n");

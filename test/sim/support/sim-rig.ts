@@ -7,7 +7,7 @@ import { BLOB_HOST } from "../../../host/hub/local-blob-store";
 import { Chrony } from "../../integration/support/chrony";
 import { TcpProxy } from "../../integration/support/tcp-proxy";
 import { tempDir } from "../../integration/support/processes";
-import { McSim, buildSimulator, sdkPaths, type BuildVariant } from "./mcsim";
+import { McSim, buildSimulator, sdkPaths, type BuildVariant, type McSimOptions } from "./mcsim";
 
 /** Ports to reach instead of the rig's own servers (e.g. a test's TLS servers, or delay proxies in front of them). */
 export interface RigServers {
@@ -92,9 +92,9 @@ export class SimRig {
   }
 
   /** Power on (after a power off, if running). */
-  async powerOn(): Promise<McSim> {
+  async powerOn(options: McSimOptions = {}): Promise<McSim> {
     await this.sim?.stop();
-    this.sim = new McSim(sdkPaths(this.variant).app(APPS[this.product]));
+    this.sim = new McSim(sdkPaths(this.variant).app(APPS[this.product]), options);
     this.sim.start();
     return this.sim;
   }
