@@ -21,6 +21,26 @@ const SIM_STATE = ["/tmp/modpreferences.json", "/tmp/ota", "/tmp/outbox"];
 
 const APPS = { box: "kisbox", light: "kislight" } as const;
 
+/** Moves the simulator's state into `backup` (a new folder), so the next run starts like a new device. */
+export function setAsideSimState(backup: string): void {
+  mkdirSync(backup);
+  for (const path of SIM_STATE) {
+    if (!existsSync(path)) continue;
+    cpSync(path, join(backup, path.replace(/\//g, "_")), { recursive: true });
+    rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** Puts back what `setAsideSimState` saved in `backup` (nothing when it never ran). */
+export function restoreSimState(backup: string): void {
+  if (!existsSync(backup)) return;
+  for (const path of SIM_STATE) {
+    rmSync(path, { recursive: true, force: true });
+    const saved = join(backup, path.replace(/\//g, "_"));
+    if (existsSync(saved)) cpSync(saved, path, { recursive: true });
+  }
+}
+
 /**
  * One simulated device and its world: the local cloud for its device id (broker behind `hubLink`, a proxy the
  * test can make refuse), chronyd, development credentials and a release key, the lin build of the product with
@@ -78,12 +98,7 @@ export class SimRig {
       variant,
     );
 
-    mkdirSync(rig.backup);
-    for (const path of SIM_STATE) {
-      if (!existsSync(path)) continue;
-      cpSync(path, join(rig.backup, path.replace(/\//g, "_")), { recursive: true });
-      rmSync(path, { recursive: true, force: true });
-    }
+    setAsideSimState(rig.backup);
     return rig;
   }
 
@@ -104,13 +119,7 @@ export class SimRig {
     await this.hubLink.close();
     await this.cloud.close();
     await this.chrony.dispose();
-    if (existsSync(this.backup)) {
-      for (const path of SIM_STATE) {
-        rmSync(path, { recursive: true, force: true });
-        const saved = join(this.backup, path.replace(/\//g, "_"));
-        if (existsSync(saved)) cpSync(saved, path, { recursive: true });
-      }
-    }
+    restoreSimState(this.backup);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
