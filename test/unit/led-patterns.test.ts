@@ -7,6 +7,7 @@ import {
   LedDriver,
   LedPatterns,
   colorRgb,
+  describePattern,
   rgbLedSink,
   sameRgb,
   scaleChannel,
@@ -71,6 +72,14 @@ describe("LED colours and brightness", () => {
     const linear = new LedPatterns({ count: 1, gamma: 1 });
     linear.set(0, { pattern: "on", color: "blue", brightness: 50 }, 0);
     assert.equal(hex(linear.rgb(0, 0)), "000080");
+  });
+});
+
+describe("describePattern (the LED trace line the simulator's console reads back)", () => {
+  it("names the pattern and colour, with period and brightness only when set", () => {
+    assert.equal(describePattern({ pattern: "on", color: "green" }), "on green");
+    assert.equal(describePattern({ pattern: "blink", color: "cyan", periodMs: 600 }), "blink cyan period=600");
+    assert.equal(describePattern({ pattern: "breathe", color: { r: 1, g: 2, b: 3 }, periodMs: 2000, brightness: 40 }), "breathe rgb(1,2,3) period=2000 brightness=40");
   });
 });
 
