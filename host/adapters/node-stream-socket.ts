@@ -19,7 +19,7 @@ export interface NodeStreamSocketOptions {
  * modules/tls-socket is on the device. The TLS options come from node-tls.ts: the given roots (PEM) and
  * `tls.serverName` — also when `host` is an address —, SNI for DNS names, the client certificate, TLS 1.2+.
  * Nagle is off. Node buffers writes without a bound of its own; what the MQTT client writes is bounded by its flow
- * (at most the outbox window of telemetry unacknowledged, request/response for the twin), so the buffer is too.
+ * (at most the outbox's byte budget of telemetry unacknowledged, request/response for the twin), so the buffer is too.
  * `close()` flushes what is queued (the DISCONNECT) and ends the connection; `onClose` follows once the peer has
  * closed as well, or after `lingerMs`. `onClose` comes once, with the first error's message as the reason (TLS
  * verification failures included, e.g. "self-signed certificate in certificate chain" or "Hostname/IP does not

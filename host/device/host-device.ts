@@ -132,6 +132,10 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
     },
     {
       ...options,
+      // Telemetry in flight follows the transport's send buffer (see DEFAULT_IN_FLIGHT_BYTES): the device's lwIP holds
+      // 8 KiB, the host kernel's TCP buffers grow to megabytes, so here the budget is one bandwidth-delay product of a
+      // slow link (64 KiB: 100 ms at 5 Mbit/s) and memory no concern.
+      hub: { inFlightBytes: HOST_IN_FLIGHT_BYTES, window: HOST_IN_FLIGHT_MESSAGES, ...options.hub },
       // On the host the binary never changes: the version is the one in the booted slot.
       firmwareVersion: writer?.slots().runningVersion ?? options.firmwareVersion ?? "0.1.0",
       // The host firmware is built when it starts (tsc in npm start): its build floor is the start of today (UTC),
@@ -197,6 +201,9 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
     },
   };
 }
+
+export const HOST_IN_FLIGHT_BYTES = 64 * 1024;
+export const HOST_IN_FLIGHT_MESSAGES = 512;
 
 function startOfUtcDay(ms: number): number {
   return ms - (ms % 86_400_000);

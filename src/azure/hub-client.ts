@@ -5,7 +5,7 @@ import type { Random } from "../ports/random";
 import { randomHex } from "../ports/random";
 import { scoped } from "../ports/logger";
 import type { BackoffOptions } from "../core/backoff";
-import { utf8 } from "../core/bytes";
+import { utf8, utf8Length } from "../core/bytes";
 import { Listeners, errorMessage } from "../core/listeners";
 import { hubConnectOptions, type DeviceIdentity, type HubEndpoint } from "./connection-options";
 import { ConnectionSupervisor, type LinkStatus } from "./connection-supervisor";
@@ -38,8 +38,13 @@ export interface HubClientConfig {
   readonly stableAfterMs?: number;
   /** Twin request timeout (default 30 s). */
   readonly twinTimeoutMs?: number;
-  /** Telemetry messages in flight at once (default 8). */
+  /** Most telemetry messages in flight (sent, awaiting PUBACK) at once (default 64). */
   readonly window?: number;
+  /**
+   * Most bytes of telemetry PUBLISH packets in flight at once (default 12 KiB, see DEFAULT_IN_FLIGHT_BYTES); a
+   * message larger than this still goes, alone.
+   */
+  readonly inFlightBytes?: number;
   /** Telemetry messages kept while offline (default 1000). */
   readonly outboxCapacity?: number;
   /** Precondition for connecting, e.g. "the clock is valid" (TLS checks certificate dates). */
@@ -57,6 +62,33 @@ export interface HubClientDeps {
 const RESERVED_KEY = /^(\$\.|iothub-)/i;
 
 /**
+ * Telemetry in flight is bounded by bytes, not only by count, because what a device can afford is memory and what
+ * it can carry is its TCP send buffer. One message in flight on the device (ESP32, XS, ~100-200 KB free heap with
+ * Wi-Fi and TLS up) costs:
+ * - its encoded PUBLISH (~160-200 B for a button press) until the TCP stack has taken it: the MQTT client writes the
+ *   packet at once; the socket adapter (modules/tls-socket) queues in JS what the TCP socket cannot take yet and hands
+ *   it over as lwIP reports room; lwIP copies it into its send buffer (TCP_SND_BUF, 8 KiB in this project's
+ *   sdkconfig) and frees it on the TCP acknowledgement;
+ * - the pending PUBACK: 9 XS slots (~150 B at 16 B a slot) through `publishTagged` (a tag and one shared callback),
+ *   where a promise per message with its continuation held 77 (measured in xsnap, 400 messages in flight).
+ * The PUBACK comes back about when TCP acknowledges the bytes, so what is in flight beyond the send buffer only waits
+ * in JS and adds no speed. The device default is therefore the send buffer plus room to refill it while the PUBACKs
+ * of the first bytes return: 12 KiB, at most 64 messages (~9 KB of state for tiny ones): worst case ~4 KiB queued in
+ * JS plus ~10 KB of pending state, where a window of 8 messages left a 100 ms link idle most of the time (1000 queued
+ * events: 125 round trips; now ~20). A platform with larger TCP buffers (the host: the kernel's) passes its own
+ * budget. IoT Hub sets no per-connection in-flight limit (its d2c throttle is per hub and second, shaped by
+ * queueing), so the bound is the device's own. Sizes are the exact PUBLISH packet: what the transport carries.
+ */
+export const DEFAULT_IN_FLIGHT_BYTES = 12 * 1024;
+export const DEFAULT_IN_FLIGHT_MESSAGES = 64;
+
+/** Bytes of a QoS 1 PUBLISH packet: fixed header (type, remaining length) + topic length + topic + packet id + payload. */
+export function qos1PublishBytes(topicBytes: number, payloadBytes: number): number {
+  const remaining = 2 + topicBytes + 2 + payloadBytes;
+  return 1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4) + remaining;
+}
+
+/**
  * The device side of Azure IoT Hub over MQTT: telemetry through an at-least-once outbox, cloud-to-device
  * messages, the device twin and direct methods, kept connected by a supervisor.
  */
@@ -68,6 +100,8 @@ export class HubClient {
   private readonly cloudMessages: Listeners<CloudMessage>;
   private readonly log;
   private session: MqttSession | undefined;
+  /** The topic last built for the outbox's cost check, reused by the send that follows it. */
+  private lastTopic: { readonly record: OutboxRecord; readonly deviceId: string; readonly topic: string } | undefined;
   /** Sessions the firmware closed itself: their end is logged as information, not as a warning. */
   private readonly closedOnPurpose = new WeakSet<MqttSession>();
   private endpoint: HubEndpoint;
@@ -88,7 +122,10 @@ export class HubClient {
       store: deps.outboxStore ?? new MemoryOutboxStore(),
       clock: deps.clock,
       logger: scoped(deps.logger, "outbox"),
-      window: config.window ?? 8,
+      // A small outbox (tests, a device short of flash) caps the default count.
+      window: config.window ?? Math.min(DEFAULT_IN_FLIGHT_MESSAGES, config.outboxCapacity ?? 1000),
+      inFlightBytes: config.inFlightBytes ?? DEFAULT_IN_FLIGHT_BYTES,
+      cost: (record) => qos1PublishBytes(utf8Length(this.telemetryTopicFor(record)), utf8Length(record.body)),
       capacity: config.outboxCapacity ?? 1000,
       idPrefix: randomHex(deps.random, 8),
     });
@@ -204,16 +241,25 @@ export class HubClient {
     return this.outbox.enqueue(json, properties);
   }
 
+  /**
+   * The telemetry topic: `$.mid` (the same on every resend, so the cloud can drop duplicates), `$.ct`/`$.ce` (IoT Hub
+   * routes on a JSON body only with both, and hands JSON to custom endpoints as JSON rather than base64), then the
+   * application properties (`event`, for routing without parsing the body). No `$.ctime`: every event's body carries
+   * `ts`, the device time it happened (src/device/schema.ts, the DTDL models), so the creation time would travel twice
+   * (37 bytes of a ~200-byte press). The last topic built is kept for the send right behind the outbox's cost check.
+   */
   private telemetryTopicFor(record: OutboxRecord): string {
-    // $.ctime: when the event happened on the device, so events sent after an outage keep their time.
+    const cached = this.lastTopic;
+    if (cached && cached.record === record && cached.deviceId === this.deviceId) return cached.topic;
     const bag = encodePropertyBag({
       "$.mid": record.id,
       "$.ct": "application/json",
       "$.ce": "utf-8",
-      "$.ctime": new Date(record.createdAt).toISOString(),
       ...record.properties,
     });
-    return telemetryTopic(this.deviceId, bag);
+    const topic = telemetryTopic(this.deviceId, bag);
+    this.lastTopic = { record, deviceId: this.deviceId, topic };
+    return topic;
   }
 
   /**
@@ -259,7 +305,12 @@ export class HubClient {
     this.session = session;
     this.log.info("connected", { device: this.deviceId });
     // Right behind the SUBSCRIBE, before its SUBACK: the first window of queued telemetry.
-    this.outbox.attach((record) => session.publish(this.telemetryTopicFor(record), utf8(record.body), 1));
+    this.outbox.attach((record, done) => {
+      const topic = this.telemetryTopicFor(record);
+      if (!session.publishTagged) return session.publish(topic, utf8(record.body), 1);
+      session.publishTagged(topic, utf8(record.body), record.seq, done);
+      return undefined;
+    });
     subscribed.then(
       (granted) => {
         this.deps.clock.clearTimeout(subackTimer);

@@ -50,25 +50,53 @@ export interface OutboxOptions {
   readonly store: OutboxStore;
   readonly clock: Clock;
   readonly logger: ScopedLogger;
-  /** Messages in flight (sent, awaiting PUBACK) at once. */
+  /** Most messages in flight (sent, awaiting PUBACK) at once: bounds the per-message state of small messages. */
   readonly window: number;
+  /**
+   * Most bytes in flight at once, as `cost` counts them (default: no byte bound, `window` alone). A record that does
+   * not fit waits for PUBACKs to free budget (later ones wait behind it: order is kept); one larger than the whole
+   * budget still goes, alone.
+   */
+  readonly inFlightBytes?: number;
+  /** What a record occupies while in flight, in bytes (default: its body and properties as UTF-16 code units). */
+  readonly cost?: (record: OutboxRecord) => number;
   /** Largest number of records kept; beyond it the oldest are dropped, and counted. */
   readonly capacity: number;
   /** Prefix of message ids; unique per boot so ids never repeat across restarts. */
   readonly idPrefix: string;
 }
 
-type Send = (record: OutboxRecord) => Promise<void>;
+/** The outcome of one send: `done(seq)` on PUBACK, `done(seq, error)` when it failed. */
+export type SendDone = (seq: number, error?: unknown) => void;
+/**
+ * Sends a record: either returns a promise of its PUBACK, or reports through `done` (one function per session, so
+ * nothing is allocated per message to wait for the PUBACK).
+ */
+export type Send = (record: OutboxRecord, done: SendDone) => Promise<void> | void;
+
+function defaultCost(record: OutboxRecord): number {
+  let n = record.body.length;
+  for (const key of Object.keys(record.properties)) n += key.length + record.properties[key]!.length + 2;
+  return n;
+}
 
 /**
- * At-least-once telemetry: a record leaves only on PUBACK. Up to `window` records are in flight;
- * after a reconnect everything not acknowledged is sent again, oldest first.
+ * At-least-once telemetry: a record leaves only on PUBACK. In flight at once: up to `window` records and, with
+ * `inFlightBytes`, up to that many bytes (the first record always goes); each PUBACK frees its share and the next
+ * records go out at once (a sliding window, not batches). After a reconnect everything not acknowledged is sent
+ * again, oldest first.
  */
 export class TelemetryOutbox {
   private readonly queue: OutboxRecord[];
-  private readonly inFlight = new Set<number>();
+  /** seq → the cost counted for it while in flight. */
+  private readonly inFlight = new Map<number, number>();
+  private inFlightCost = 0;
+  private readonly byteBudget: number;
+  private readonly cost: (record: OutboxRecord) => number;
   private readonly listeners: Listeners<OutboxEvent>;
   private send: Send | undefined;
+  /** The current session's completion callback (it knows its generation). */
+  private done: SendDone | undefined;
   /** hold(): nothing new is sent until the next attach. */
   private held = false;
   private generation = 0;
@@ -79,6 +107,11 @@ export class TelemetryOutbox {
     if (!(options.window >= 1) || !(options.capacity >= options.window)) {
       throw new RangeError(`outbox: need window >= 1 and capacity >= window, got window=${options.window} capacity=${options.capacity}`);
     }
+    if (options.inFlightBytes !== undefined && !(options.inFlightBytes >= 1)) {
+      throw new RangeError(`outbox: need inFlightBytes >= 1, got ${options.inFlightBytes}`);
+    }
+    this.byteBudget = options.inFlightBytes ?? Infinity;
+    this.cost = options.cost ?? defaultCost;
     this.queue = options.store.load();
     this.nextSeq = this.queue.length > 0 ? this.queue[this.queue.length - 1]!.seq + 1 : 1;
     this.listeners = new Listeners<OutboxEvent>((e) => options.logger.error("outbox listener failed", { error: errorMessage(e) }));
@@ -109,6 +142,11 @@ export class TelemetryOutbox {
     return this.inFlight.size;
   }
 
+  /** The bytes in flight, as `cost` counts them. */
+  get inFlightBytes(): number {
+    return this.inFlightCost;
+  }
+
   get dropped(): number {
     return this.droppedTotal;
   }
@@ -120,9 +158,10 @@ export class TelemetryOutbox {
 
   /** A session is up: start (re)sending from the oldest record. */
   attach(send: Send): void {
-    this.generation++;
-    this.inFlight.clear();
+    const generation = ++this.generation;
+    this.clearInFlight();
     this.send = send;
+    this.done = (seq, error) => this.settled(seq, generation, error);
     this.held = false;
     this.pump();
   }
@@ -139,7 +178,21 @@ export class TelemetryOutbox {
   detach(): void {
     this.generation++;
     this.send = undefined;
+    this.done = undefined;
+    this.clearInFlight();
+  }
+
+  private clearInFlight(): void {
     this.inFlight.clear();
+    this.inFlightCost = 0;
+  }
+
+  /** Takes a record out of the in-flight set, freeing its share of the budget. */
+  private land(seq: number): void {
+    const cost = this.inFlight.get(seq);
+    if (cost === undefined) return;
+    this.inFlight.delete(seq);
+    this.inFlightCost -= cost;
   }
 
   private dropOldest(): void {
@@ -155,33 +208,42 @@ export class TelemetryOutbox {
     const i = this.queue.indexOf(record);
     if (i < 0) return false;
     this.queue.splice(i, 1);
-    this.inFlight.delete(record.seq);
+    this.land(record.seq);
     this.options.store.remove(record.seq);
     return true;
   }
 
   private pump(): void {
     const send = this.send;
-    if (!send || this.held) return;
+    const done = this.done;
+    if (!send || !done || this.held) return;
     for (const record of this.queue) {
       if (this.inFlight.size >= this.options.window) break;
       if (this.inFlight.has(record.seq)) continue;
-      this.inFlight.add(record.seq);
-      const generation = this.generation;
+      const cost = this.cost(record);
+      // In order: a record that does not fit waits (and all behind it), unless nothing is in flight.
+      if (this.inFlight.size > 0 && this.inFlightCost + cost > this.byteBudget) break;
+      this.inFlight.set(record.seq, cost);
+      this.inFlightCost += cost;
       this.listeners.emit({ type: "sent", record });
-      send(record).then(
-        () => {
-          // A PUBACK is proof of delivery even if the session has since been replaced.
-          if (this.removeRecord(record)) this.listeners.emit({ type: "delivered", record });
-          this.pump();
-        },
-        (error: unknown) => {
-          if (generation !== this.generation) return;
-          // Session broke mid-flight: it will be re-sent after the next attach.
-          this.inFlight.delete(record.seq);
-          this.options.logger.debug("telemetry not acknowledged", { id: record.id, reason: errorMessage(error) });
-        },
-      );
+      const seq = record.seq;
+      const result = send(record, done);
+      if (result) result.then(() => done(seq), (error: unknown) => done(seq, error));
     }
+  }
+
+  private settled(seq: number, generation: number, error: unknown): void {
+    if (error === undefined) {
+      // A PUBACK is proof of delivery even if the session has since been replaced.
+      const record = this.queue.find((r) => r.seq === seq);
+      if (record && this.removeRecord(record)) this.listeners.emit({ type: "delivered", record });
+      this.pump();
+      return;
+    }
+    if (generation !== this.generation) return;
+    // Session broke mid-flight: it will be re-sent after the next attach.
+    this.land(seq);
+    const id = this.queue.find((r) => r.seq === seq)?.id;
+    this.options.logger.debug("telemetry not acknowledged", { id, reason: errorMessage(error) });
   }
 }

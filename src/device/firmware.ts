@@ -94,7 +94,7 @@ export interface FirmwareConfig {
   readonly defaultHub?: string;
   /** Skip the bootstrap service and use `defaultHub` (a run against your own hub). */
   readonly skipBootstrap?: boolean;
-  readonly hub?: Partial<Pick<HubClientConfig, "keepAliveSeconds" | "backoff" | "window" | "twinTimeoutMs" | "attemptTimeoutMs" | "stableAfterMs" | "outboxCapacity">>;
+  readonly hub?: Partial<Pick<HubClientConfig, "keepAliveSeconds" | "backoff" | "window" | "inFlightBytes" | "twinTimeoutMs" | "attemptTimeoutMs" | "stableAfterMs" | "outboxCapacity">>;
   /**
    * Boot sequence: phase timeouts; consecutive failed hub attempts before the bootstrap service is asked (default 3);
    * the age after which a cached hub assignment is refreshed in the background (default 7 days).

@@ -107,9 +107,28 @@ export class StreamMqttConnector implements MqttConnector {
 
 type State = "connecting" | "open" | "closed";
 
-interface PendingPublish {
+/** Payloads up to this size are copied behind their PUBLISH header and written together. */
+const COPY_PAYLOAD_BYTES = 1024;
+
+interface PromisedPublish {
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
+}
+
+/** publishTagged: only the caller's tag and its shared callback are kept. */
+interface TaggedPublish {
+  readonly tag: number;
+  readonly done: (tag: number, error?: Error) => void;
+}
+
+type PendingPublish = PromisedPublish | TaggedPublish;
+
+function settlePublish(pending: PendingPublish, error?: Error): void {
+  if ("done" in pending) {
+    const { tag, done } = pending;
+    later(() => done(tag, error));
+  } else if (error) pending.reject(error);
+  else pending.resolve();
 }
 
 interface PendingSubscribe {
@@ -245,6 +264,26 @@ class Connection implements MqttSession {
     });
   }
 
+  publishTagged(topic: string, payload: Uint8Array, tag: number, done: (tag: number, error?: Error) => void): void {
+    const failed = (error: unknown): void => later(() => done(tag, error instanceof Error ? error : new Error(String(error))));
+    if (this.state !== "open") return failed(new Error(this.closeReason ?? "not connected"));
+    let header: Uint8Array;
+    let id: number;
+    try {
+      id = this.allocateId();
+      header = encodePublishHeader({ topic, qos: 1, packetId: id }, payload.length);
+    } catch (error) {
+      return failed(error);
+    }
+    this.publishes.set(id, { tag, done });
+    try {
+      this.sendPublish(header, payload);
+    } catch (error) {
+      // A failed write has closed the session, which has settled this message already.
+      if (this.publishes.delete(id)) failed(error);
+    }
+  }
+
   subscribe(subscriptions: readonly MqttSubscription[]): Promise<number[]> {
     if (this.state !== "open") return Promise.reject(new Error(this.closeReason ?? "not connected"));
     if (subscriptions.length === 0) return Promise.resolve([]);
@@ -335,7 +374,7 @@ class Connection implements MqttSession {
           return;
         }
         this.publishes.delete(packet.packetId);
-        pending.resolve();
+        settlePublish(pending);
         return;
       }
       case "suback": {
@@ -461,6 +500,15 @@ class Connection implements MqttSession {
   }
 
   private sendPublish(header: Uint8Array, payload: Uint8Array): void {
+    // A small payload goes with its header in one write: one buffer to queue and one TLS record instead of two
+    // (a burst of telemetry is hundreds of them); a large one is not copied.
+    if (payload.length > 0 && payload.length <= COPY_PAYLOAD_BYTES) {
+      const packet = new Uint8Array(header.length + payload.length);
+      packet.set(header, 0);
+      packet.set(payload, header.length);
+      this.sendChecked(packet);
+      return;
+    }
     this.sendChecked(header);
     if (payload.length > 0) this.sendChecked(payload);
   }
@@ -504,7 +552,7 @@ class Connection implements MqttSession {
     const subscribes = Array.from(this.subscribes.values());
     this.publishes.clear();
     this.subscribes.clear();
-    for (const p of publishes) p.reject(error);
+    for (const p of publishes) settlePublish(p, error);
     for (const s of subscribes) s.reject(error);
     if (was === "connecting") {
       this.settings.log.debug("connect failed", { host: this.options.host, port: this.options.port, reason });

@@ -47,6 +47,13 @@ export interface MqttSubscription {
 export interface MqttSession {
   /** QoS 0 resolves once handed to the transport; QoS 1 resolves on PUBACK. Rejects if the session closes first. */
   publish(topic: string, payload: Uint8Array, qos: QoS): Promise<void>;
+  /**
+   * QoS 1 without a promise per message, for many messages in flight (telemetry): `done(tag)` on PUBACK,
+   * `done(tag, error)` when it fails or the session closes first; called once, never from within this call. What the
+   * session keeps per message is `tag` and `done`, where a promise, its resolving functions and a continuation cost
+   * several times that on a device (see HubClient). Optional: without it, `publish` serves.
+   */
+  publishTagged?(topic: string, payload: Uint8Array, tag: number, done: (tag: number, error?: Error) => void): void;
   /** Resolves with the granted QoS per topic (128 = refused) on SUBACK. */
   subscribe(subscriptions: readonly MqttSubscription[]): Promise<number[]>;
   /** Closes the connection (with DISCONNECT when it is open); `onClose` follows. Idempotent. */

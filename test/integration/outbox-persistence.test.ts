@@ -117,7 +117,8 @@ describe("Persistent outbox (OutboxLog on files) against mosquitto", function ()
     await waitFor(() => first.hub.status.state !== "connected", "the device to notice the broker is gone");
     const recorded: OutboxRecord[] = [];
     for (let i = 0; i < 20; i++) {
-      recorded.push(first.hub.sendTelemetry({ i }, { test: "offline" }));
+      // As every event of the schema: the device time it happened travels in the body (`ts`).
+      recorded.push(first.hub.sendTelemetry({ i, ts: new Date().toISOString() }, { test: "offline" }));
       await sleep(3);
     }
     assert.ok(recorded[19]!.createdAt > recorded[0]!.createdAt, "distinct device timestamps");
@@ -142,7 +143,10 @@ describe("Persistent outbox (OutboxLog on files) against mosquitto", function ()
     assert.deepEqual(atHub.map((t) => JSON.parse(t.body).i).filter((i, k, all) => all.indexOf(i) === k), recorded.map((_, i) => i));
     for (const t of atHub) {
       const r = recorded.find((x) => x.id === t.messageId)!;
-      assert.equal(t.system["$.ctime"], new Date(r.createdAt).toISOString(), "the hub sees when the event happened, not when it was sent");
+      const ts: string = JSON.parse(t.body).ts;
+      assert.equal(ts, JSON.parse(r.body).ts, "the hub sees when the event happened, not when it was sent");
+      assert.ok(Date.parse(ts) <= recorded[19]!.createdAt, "a time from before the power cycle");
+      assert.equal(t.system["$.ctime"], undefined, "no creation time beside the body's ts");
     }
     assert.equal(second.log.stats.records, 0);
   });

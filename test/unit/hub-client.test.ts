@@ -1,5 +1,6 @@
 import assert from "../support/assert";
-import { HubClient, type HubClientConfig } from "../../src/azure/hub-client";
+import { HubClient, qos1PublishBytes, type HubClientConfig } from "../../src/azure/hub-client";
+import { encodePublish } from "../../src/mqtt/mqtt-codec";
 import { MethodError } from "../../src/azure/direct-methods";
 import type { CloudMessage } from "../../src/azure/cloud-messages";
 import type { DesiredUpdate } from "../../src/azure/twin";
@@ -59,8 +60,50 @@ describe("HubClient", () => {
     const rec = t.client.sendTelemetry({ event: "Button_pressed", button: 1 }, { event: "Button_pressed" });
     const pub = t.connector.last.on("devices/").pop()!;
     assert.equal(pub.qos, 1);
-    assert.equal(pub.topic, `devices/box-1/messages/events/$.mid=${rec.id}&$.ct=application%2Fjson&$.ce=utf-8&$.ctime=2026-11-26T12%3A00%3A00.000Z&event=Button_pressed`);
+    // No $.ctime: the event's own body carries its device time (`ts`), as every event in the schema does.
+    assert.equal(pub.topic, `devices/box-1/messages/events/$.mid=${rec.id}&$.ct=application%2Fjson&$.ce=utf-8&event=Button_pressed`);
     assert.deepEqual(JSON.parse(pub.text), { event: "Button_pressed", button: 1 });
+  });
+
+  it("bounds telemetry in flight by the bytes of the PUBLISH packets; a PUBACK frees its share at once", async () => {
+    const body = { Button_pressed: { button: 1, gesture: "short", ts: "2026-11-26T12:00:00.000Z" } };
+    const t = setup({ window: 100, inFlightBytes: 1000 });
+    for (let i = 0; i < 10; i++) t.client.sendTelemetry(body, { event: "Button_pressed" });
+    t.client.start();
+    await flush();
+    const s = t.connector.last;
+    const sizes = s.on("devices/").map((p) => qos1PublishBytes(utf8(p.topic).length, p.payload.length));
+    const fit = Math.floor(1000 / sizes[0]!);
+    assert.ok(fit >= 2 && fit < 10, `the test needs a budget of a few messages (${sizes[0]} B each)`);
+    assert.equal(sizes.length, fit, "as many as fit into 1000 bytes");
+    assert.equal(t.client.outbox.inFlightBytes, sizes.reduce((a, b) => a + b, 0));
+    assert.ok(t.client.outbox.inFlightBytes <= 1000);
+    s.on("devices/")[0]!.ack();
+    await flush();
+    assert.equal(s.on("devices/").length, fit + 1, "one PUBACK, one more PUBLISH");
+    assert.ok(t.client.outbox.inFlightBytes <= 1000);
+  });
+
+  it("sends a message larger than the byte budget, alone", async () => {
+    const t = setup({ window: 100, inFlightBytes: 300 });
+    t.client.sendTelemetry({ big: "x".repeat(500) });
+    t.client.sendTelemetry({ small: 1 });
+    t.client.start();
+    await flush();
+    const s = t.connector.last;
+    assert.equal(s.on("devices/").length, 1, "the large one goes alone; the small one waits behind it (order)");
+    s.on("devices/")[0]!.ack();
+    await flush();
+    assert.equal(s.on("devices/").length, 2);
+    assert.equal(JSON.parse(s.on("devices/")[1]!.text).small, 1);
+  });
+
+  it("computes the PUBLISH size the codec encodes", () => {
+    const topic = "devices/box-1/messages/events/a=b";
+    for (const payload of [0, 10, 90, 200, 16_400]) {
+      const packet = encodePublish({ topic, qos: 1, packetId: 7 }, new Uint8Array(payload));
+      assert.equal(qos1PublishBytes(utf8(topic).length, payload), packet.length, `payload ${payload}`);
+    }
   });
 
   it("refuses reserved or invalid telemetry properties and unserialisable bodies, storing nothing", () => {

@@ -237,6 +237,35 @@ describe("StreamMqttConnector: publishing and subscribing", () => {
     assert.equal(t.socket.closed, false);
   });
 
+  it("publishTagged: done(tag) on the matching PUBACK, after the socket's call; done(tag, error) for what the close cut off", async () => {
+    const t = await open();
+    const calls: string[] = [];
+    const done = (tag: number, error?: Error): void => void calls.push(error ? `${tag}:${error.message}` : `${tag}`);
+    t.session.publishTagged!("t/a", encodeUtf8("a"), 41, done);
+    t.session.publishTagged!("t/b", encodeUtf8("b"), 42, done);
+    const publishes = t.socket.sent("publish");
+    assert.deepEqual(publishes.map((p) => [p.topic, p.qos, p.packetId]), [["t/a", 1, 1], ["t/b", 1, 2]]);
+    t.socket.puback(2);
+    assert.deepEqual(calls, [], "never beneath the socket's callback");
+    await flush();
+    assert.deepEqual(calls, ["42"]);
+    t.socket.drop("reset");
+    await flush();
+    assert.equal(calls.length, 2);
+    assert.match(calls[1]!, /^41:/);
+    t.session.publishTagged!("t/c", encodeUtf8("c"), 43, done);
+    await flush();
+    assert.equal(calls.length, 3, "a closed session reports at once, as a failure");
+    assert.match(calls[2]!, /^43:/);
+  });
+
+  it("writes a small PUBLISH as one buffer (one TLS record), header and payload together", async () => {
+    const t = await open();
+    const before = t.socket.writes.length;
+    void t.session.publish("t/small", encodeUtf8('{"a":1}'), 1);
+    assert.equal(t.socket.writes.length, before + 1);
+  });
+
   it("writes a large payload after the header without copying it into one packet", async () => {
     const t = await open();
     const payload = new Uint8Array(100_000).fill(0x41);

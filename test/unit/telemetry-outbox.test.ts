@@ -9,9 +9,17 @@ interface Flight {
   fail(): void;
 }
 
-function setup(window = 3, capacity = 100, store = new MemoryOutboxStore()) {
+function setup(window = 3, capacity = 100, store = new MemoryOutboxStore(), bytes?: { budget: number; cost?: (r: OutboxRecord) => number }) {
   const clock = new ManualClock();
-  const outbox = new TelemetryOutbox({ store, clock, logger: scoped(silentLogger, "o"), window, capacity, idPrefix: "boot" });
+  const outbox = new TelemetryOutbox({
+    store,
+    clock,
+    logger: scoped(silentLogger, "o"),
+    window,
+    capacity,
+    idPrefix: "boot",
+    ...(bytes ? { inFlightBytes: bytes.budget, ...(bytes.cost ? { cost: bytes.cost } : {}) } : {}),
+  });
   const events: OutboxEvent[] = [];
   outbox.onEvent((e) => events.push(e));
   let flights: Flight[] = [];
@@ -133,5 +141,112 @@ describe("TelemetryOutbox", () => {
   it("refuses a window below 1 or a capacity below the window", () => {
     assert.throws(() => setup(0), RangeError);
     assert.throws(() => setup(5, 4), /capacity/);
+    assert.throws(() => setup(5, 10, new MemoryOutboxStore(), { budget: 0 }), /inFlightBytes/);
+  });
+});
+
+describe("TelemetryOutbox byte budget", () => {
+  /** Cost = the body's length, so a test states sizes directly. */
+  const byBody = (budget: number) => ({ budget, cost: (r: OutboxRecord) => r.body.length });
+
+  it("keeps no more bytes in flight than the budget, in order: a record that does not fit waits, and all behind it", () => {
+    const t = setup(100, 100, new MemoryOutboxStore(), byBody(10));
+    for (const body of ["aaaa", "bbbb", "ccc", "d"]) t.outbox.enqueue(body);
+    t.attach();
+    assert.deepEqual(t.flights().map((f) => f.record.body), ["aaaa", "bbbb"], "8 of 10 bytes; the 3-byte record does not fit");
+    assert.equal(t.outbox.inFlightBytes, 8);
+    assert.equal(t.outbox.inFlightCount, 2, "the 1-byte record behind it does not jump the queue");
+  });
+
+  it("a PUBACK frees its bytes and the next records go out at once", async () => {
+    const t = setup(100, 100, new MemoryOutboxStore(), byBody(10));
+    for (const body of ["aaaa", "bbbb", "ccc", "dd", "eee"]) t.outbox.enqueue(body);
+    t.attach();
+    t.flights()[1]!.ack(); // "bbbb" first: PUBACKs need not come in order
+    await flush();
+    assert.deepEqual(t.flights().map((f) => f.record.body), ["aaaa", "bbbb", "ccc", "dd"], "4 + 3 + 2 in flight; 3 more would be 12");
+    assert.equal(t.outbox.inFlightBytes, 9);
+    t.flights()[0]!.ack();
+    await flush();
+    assert.deepEqual(t.flights().map((f) => f.record.body), ["aaaa", "bbbb", "ccc", "dd", "eee"]);
+    assert.equal(t.outbox.inFlightBytes, 8);
+  });
+
+  it("a record larger than the whole budget still goes, alone", async () => {
+    const t = setup(100, 100, new MemoryOutboxStore(), byBody(10));
+    for (const body of ["x".repeat(25), "a", "b"]) t.outbox.enqueue(body);
+    t.attach();
+    assert.deepEqual(t.flights().map((f) => f.record.body.length), [25], "nothing rides along with it");
+    t.flights()[0]!.ack();
+    await flush();
+    assert.deepEqual(t.flights().map((f) => f.record.body), ["x".repeat(25), "a", "b"]);
+    assert.equal(t.outbox.inFlightBytes, 2);
+  });
+
+  it("the count cap still applies when the bytes would fit", () => {
+    const t = setup(2, 100, new MemoryOutboxStore(), byBody(1000));
+    for (const body of ["a", "b", "c"]) t.outbox.enqueue(body);
+    t.attach();
+    assert.equal(t.outbox.inFlightCount, 2);
+  });
+
+  it("a broken session frees the bytes of what it had in flight; the next attach sends from the oldest again", async () => {
+    const t = setup(100, 100, new MemoryOutboxStore(), byBody(10));
+    for (const body of ["aaaa", "bbbb", "ccc"]) t.outbox.enqueue(body);
+    t.attach();
+    for (const f of t.flights()) f.fail();
+    await flush();
+    assert.equal(t.outbox.inFlightBytes, 0);
+    t.outbox.detach();
+    t.attach();
+    assert.deepEqual(t.flights().map((f) => f.record.body), ["aaaa", "bbbb"]);
+    assert.equal(t.outbox.inFlightBytes, 8);
+  });
+
+  it("a late PUBACK from a replaced session frees the record's bytes in the new one", async () => {
+    const t = setup(100, 100, new MemoryOutboxStore(), byBody(10));
+    for (const body of ["aaaa", "bbbb", "cccc"]) t.outbox.enqueue(body);
+    t.attach();
+    const old = t.flights()[0]!;
+    t.outbox.detach();
+    t.attach(); // "aaaa" and "bbbb" again
+    old.ack(); // the old session's PUBACK for "aaaa" still proves delivery
+    await flush();
+    assert.equal(t.outbox.depth, 2);
+    assert.deepEqual(t.flights().slice(2).map((f) => f.record.body), ["cccc"], "its bytes were freed: the next one went");
+    assert.equal(t.outbox.inFlightBytes, 8);
+  });
+
+  it("never exceeds the budget (unless one record alone) and delivers everything in order, over random sizes and PUBACK orders", async () => {
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const t = setup(50, 1000, new MemoryOutboxStore(), byBody(64));
+    const delivered: string[] = [];
+    t.outbox.onEvent((e) => {
+      if (e.type === "delivered") delivered.push(e.record.body);
+    });
+    const bodies: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const body = `${i}:`.padEnd(1 + rnd(i % 37 === 0 ? 100 : 30), "z");
+      bodies.push(body);
+      t.outbox.enqueue(body);
+    }
+    t.attach();
+    const sentOrder: string[] = [];
+    let seen = 0;
+    while (delivered.length < bodies.length) {
+      const flights = t.flights();
+      for (; seen < flights.length; seen++) sentOrder.push(flights[seen]!.record.body);
+      const open = flights.filter((f) => t.outbox.depth > 0 && !delivered.includes(f.record.body));
+      assert.ok(open.length > 0, "something is in flight while records wait");
+      assert.ok(t.outbox.inFlightBytes <= 64 || t.outbox.inFlightCount === 1, `in flight ${t.outbox.inFlightBytes} B in ${t.outbox.inFlightCount}`);
+      open[rnd(open.length)]!.ack();
+      await flush();
+    }
+    assert.deepEqual(sentOrder, bodies, "sent in the order recorded, each once");
+    assert.equal(t.outbox.inFlightBytes, 0);
   });
 });
