@@ -199,7 +199,8 @@ describe("scripts/release-image.mjs: the key recipe and the default image", func
     const printed = execFileSync("sh", ["-c", fromHelp[1]!.replace("node scripts/release-image.mjs", `"${process.execPath}" "${TOOL}"`)], { cwd: work, encoding: "utf8" });
     const key = createPrivateKey(readFileSync(join(work, "release.pem")));
     assert.equal(key.asymmetricKeyDetails?.namedCurve, "prime256v1");
-    assert.ok(readFileSync(join(work, "release.pem"), "utf8").startsWith("-----BEGIN PRIVATE KEY-----"), "PKCS#8");
+    // PKCS#8 PEM: the file is exactly what the key exports as PKCS#8 (a SEC1 "EC" PEM would differ).
+    assert.equal(readFileSync(join(work, "release.pem"), "utf8"), key.export({ type: "pkcs8", format: "pem" }), "PKCS#8");
     assert.equal(printed.trim(), createPublicKey(key).export({ format: "der", type: "spki" }).toString("base64"));
   });
 
