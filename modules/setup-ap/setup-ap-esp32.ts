@@ -13,26 +13,10 @@
 import WiFi from "wifi";
 import Net from "net";
 import Timer from "timer";
-import type { WifiAuthMode, WifiEvent, WifiLinkInfo, WifiNetwork, WifiRadio } from "ports/wifi";
+import { authModeFromSecurity } from "wifi/security-names";
+import type { WifiEvent, WifiLinkInfo, WifiNetwork, WifiRadio } from "ports/wifi";
 import type { Logger } from "ports/logger";
 
-/** The legacy module's `authentication` strings (it has no others; see above). */
-function legacyAuthMode(authentication: string): WifiAuthMode {
-  switch (authentication) {
-    case "none":
-      return "open";
-    case "wep":
-      return "wep";
-    case "wpa_psk":
-      return "wpa-psk";
-    case "wpa2_psk":
-      return "wpa2-psk";
-    case "wpa_wpa2_psk":
-      return "wpa-wpa2-psk";
-    default:
-      return "unknown";
-  }
-}
 
 /** ESP-IDF's default address of the soft-AP interface (its DHCP server hands out 192.168.4.x). */
 export const SETUP_AP_ADDRESS = "192.168.4.1";
@@ -112,7 +96,7 @@ class LegacyStationRadio implements WifiRadio {
             resolve(found);
             return;
           }
-          if (!item.hidden) found.push({ ssid: item.ssid, rssi: item.rssi, channel: item.channel, authMode: legacyAuthMode(item.authentication) });
+          if (!item.hidden) found.push({ ssid: item.ssid, rssi: item.rssi, channel: item.channel, authMode: authModeFromSecurity(item.authentication) });
         });
       } catch (error) {
         Timer.clear(timeout);

@@ -33,6 +33,7 @@ import WiFi from "embedded:network/interface/wifi";
 import Timer from "timer";
 import Time from "time";
 import type { WifiAuthMode, WifiEvent, WifiLinkInfo, WifiNetwork, WifiRadio } from "ports/wifi";
+import { authModeFromSecurity } from "wifi/security-names";
 import type { Logger } from "ports/logger";
 
 // ---- the interface's real API (narrow local types: the SDK typings lack `channel` and `security`) -------------
@@ -67,30 +68,6 @@ const ONLINE = 500;
 const SCAN_TIMEOUT_MS = 15_000;
 /** A drop to "disconnected" this soon after our own disconnect() belongs to the old association. */
 const STALE_DISCONNECT_MS = 3000;
-
-/** The ECMA-419 module's `security` strings (and the legacy module's `authentication` strings) as WifiAuthMode. */
-export function authModeFromSecurity(security: string | undefined): WifiAuthMode {
-  switch (security) {
-    case "none":
-      return "open";
-    case "wep":
-      return "wep";
-    case "wpa_psk":
-      return "wpa-psk";
-    case "wpa2_psk":
-      return "wpa2-psk";
-    case "wpa_wpa2_psk":
-      return "wpa-wpa2-psk";
-    case "wpa2_enterprise":
-      return "wpa2-enterprise";
-    case "wpa3_psk":
-      return "wpa3-sae";
-    case "wpa2_wpa3_psk":
-      return "wpa2-wpa3-psk";
-    default:
-      return "unknown";
-  }
-}
 
 /** ESP-IDF's wifi_auth_mode_t numbers as WifiAuthMode (for a native scan; the SDK modules pass strings). */
 export function authModeFromEspIdf(mode: number): WifiAuthMode {
