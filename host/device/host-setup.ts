@@ -3,18 +3,13 @@
  * host's stand-in for the device's setup access point. The simulated radio offers the networks below; the access
  * point's password is the device's own (`setup.pw` in its store, made once like `npm run provision` would).
  */
-import type { Logger } from "../../src/ports/logger";
 import type { KeyValueStore } from "../../src/ports/storage";
-import type { Clock } from "../../src/ports/clock";
 import type { Random } from "../../src/ports/random";
-import type { WifiRadio } from "../../src/ports/wifi";
 import type { HttpListener } from "../../src/ports/http-server";
 import { SETUP_PASSWORD_KEY } from "../../src/device/credential-layout";
 import { generateSetupPassword, isSetupPassword, setupSsid } from "../../src/setup/setup-password";
-import { SetupSession } from "../../src/setup/setup-session";
-import type { SetupDeviceInfo } from "../../src/setup/setup-api";
+import { SetupSession, type SetupSessionOptions } from "../../src/setup/setup-session";
 import type { SetupEnd } from "../../src/setup/setup-mode";
-import type { WifiCredentials } from "../../src/wifi/wifi-credentials";
 import type { SimulatedNetwork } from "../adapters/simulated-wifi";
 import { listenHttp } from "../adapters/node-http-server";
 import { errorMessage } from "../../src/core/listeners";
@@ -46,21 +41,13 @@ export interface HostSetupReady {
   readonly password: string;
 }
 
-export interface HostSetupOptions {
-  readonly clock: Clock;
-  readonly random: Random;
-  readonly logger: Logger;
+/** What the session needs (see SetupSessionOptions), plus the store of the setup password and the page's port. */
+export interface HostSetupOptions
+  extends Pick<SetupSessionOptions, "clock" | "random" | "logger" | "radio" | "info" | "storedSsid" | "save" | "lingerMs" | "idleTimeoutMs" | "joinTimeoutMs"> {
   readonly store: KeyValueStore;
-  readonly radio: WifiRadio;
   readonly deviceId: string;
-  readonly info: () => SetupDeviceInfo;
-  readonly storedSsid: () => string | undefined;
-  readonly save: (credentials: WifiCredentials) => void;
   /** The loopback port of the setup page (default: a free one). */
   readonly port?: number;
-  readonly lingerMs?: number;
-  readonly idleTimeoutMs?: number;
-  readonly joinTimeoutMs?: number;
 }
 
 /**
