@@ -51,6 +51,7 @@ import { ClockWatchdog } from "device/watchdog";
 import { FactoryReset, eraseKeys } from "device/factory-reset";
 import { SetupSession } from "setup/setup-session";
 import { SETUP_MODE_LED } from "setup/setup-mode";
+import { takeSetupRequest, type SetupRequest } from "setup/setup-request";
 import { setupSsid } from "setup/setup-password";
 import { SETUP_DNS, SETUP_HTTP_PORT, SETUP_RESTART_AFTER, startSetupAccessPoint } from "adapters/setup-ap";
 import { listenSetupHttp } from "adapters/setup-http";
@@ -92,6 +93,10 @@ interface DeviceConfig {
   readonly setupHoldMs: number;
   /** The setup page's port where the platform does not fix it (the simulator's loopback; esp32 uses 80). */
   readonly setupPort: number;
+  /** The stored network not joined for this long restarts into setup mode (ms, default 10 min; 0: never). */
+  readonly setupNotJoinedMs: number;
+  /** Setup mode without a request for this long ends it, when a stored network exists (ms, default 15 min). */
+  readonly setupIdleMs: number;
   /** The release public key (P-256, base64 of DER SubjectPublicKeyInfo or the raw point); none or unusable: no updates. */
   readonly releaseKey: Uint8Array | { readonly problem: string } | undefined;
   readonly hardware: HardwareConfig;
@@ -211,6 +216,8 @@ function start(): void {
     ...(settings.timeFloor !== undefined ? { timeFloor: settings.timeFloor } : {}),
     ...(routes ? { routes } : {}),
     hub: { keepAliveSeconds: settings.keepAliveSeconds },
+    // Only a device with its own setup access point (a setup password) restarts into setup mode when its network is gone.
+    ...(settings.setupNotJoinedMs > 0 && loadSetupPassword() ? { setupAfterNotJoinedMs: settings.setupNotJoinedMs } : {}),
   };
   afterFactoryReset(platform, settings.factoryResetHoldMs, settings.setupHoldMs, scoped(logger, "reset"), (gesture) => {
     provisionWifi(platform, settings.wifi, log);
@@ -389,14 +396,21 @@ function afterFactoryReset(platform: Platform, holdMs: number, setupHoldMs: numb
  * with the device's own password from provisioning, the captive DNS responder and the setup page; the portable
  * SetupSession decides and saves. When it ends the device restarts (esp32: the legacy Wi-Fi driver state must not
  * meet the ECMA-419 station) or, in the simulator, boots on at once. No setup password provisioned: no access point
- * (never a shared default); the firmware starts as it is. Not covered here: the "stored network not joined for
- * 10 min" entry, which needs setup mode beside a running firmware (the host and device do not wire it yet).
+ * (never a shared default); the firmware starts as it is. The third entry, the stored network not joined for
+ * `setupNotJoinedMs`, is the running firmware's request (NotJoinedWatch), taken here once.
  */
 function setupFirst(platform: Platform, settings: DeviceConfig, deviceId: string, gesture: boolean, log: ScopedLogger, launchFirmware: () => void): void {
   const config = () => new ConfigStore({ store: platform.store, defaults: EMPTY_CONFIG, importLegacy: true });
   const stored = () => new WifiCredentialStore(config()).load().credentials;
   const hasCredentials = stored() !== undefined;
-  if (hasCredentials && !gesture) return launchFirmware();
+  // Taken (and deleted) on every boot, so a request is honoured once at most.
+  let request: SetupRequest | undefined;
+  try {
+    request = takeSetupRequest(platform.store);
+  } catch (error) {
+    log.error("setup request not read", { error: errorMessage(error) });
+  }
+  if (hasCredentials && !gesture && !request) return launchFirmware();
   const password = loadSetupPassword();
   if (!password) {
     log.error("no setup password provisioned (npm run provision): no setup access point", { credentials: hasCredentials });
@@ -416,6 +430,7 @@ function setupFirst(platform: Platform, settings: DeviceConfig, deviceId: string
       save: (credentials) => new WifiCredentialStore(config()).save(credentials),
       hosts: [host],
       portalUrl: `http://${host}/`,
+      idleTimeoutMs: settings.setupIdleMs,
     });
     ap.onClient(() => session.mode.clientSeen());
     const listener = listenSetupHttp(session.handle, { port, logger: platform.logger });
@@ -436,7 +451,7 @@ function setupFirst(platform: Platform, settings: DeviceConfig, deviceId: string
       },
       (error: unknown) => log.error("setup mode failed", { error: errorMessage(error) }),
     );
-    session.mode.start({ hasCredentials, gesture });
+    session.mode.start({ hasCredentials, gesture, ...(request ? { request } : {}) });
     trace(`setup page: http://${host}/ (access point ${setupSsid(deviceId)})\n`);
   } catch (error) {
     log.error("setup mode not started; starting", { error: errorMessage(error) });
@@ -660,6 +675,8 @@ function readConfig(c: Record<string, unknown>): DeviceConfig {
     factoryResetHoldMs: integer("factoryResetHoldMs", 10_000, 1_000, 60_000),
     setupHoldMs: integer("setupHoldMs", 3000, 500, 30_000),
     setupPort: integer("setupPort", 8080, 1, 65535),
+    setupNotJoinedMs: integer("setupNotJoinedMs", 10 * 60_000, 0, 24 * 3_600_000),
+    setupIdleMs: integer("setupIdleMs", 15 * 60_000, 10_000, 24 * 3_600_000),
     releaseKey: parseReleaseKey(text("releaseKey")),
   };
 }

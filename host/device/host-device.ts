@@ -11,7 +11,7 @@ import { NodeStreamSocketPort } from "../adapters/node-stream-socket";
 import { NodeClock, NodeRandom } from "../adapters/node-platform";
 import { NodeHttpsClient } from "../adapters/node-https";
 import { NodeDatagramPort } from "../adapters/node-udp";
-import { SimulatedWifiRadio } from "../adapters/simulated-wifi";
+import { SimulatedWifiRadio, type SimulatedNetwork } from "../adapters/simulated-wifi";
 import { NodeHttpStreamClient } from "../adapters/node-http-stream";
 import { NodeCrypto } from "../adapters/node-crypto";
 import { FileUpdateWriter } from "../adapters/file-update-writer";
@@ -21,7 +21,8 @@ import { OutboxLog } from "../../src/storage/outbox-log";
 import { scoped } from "../../src/ports/logger";
 import { TIME_FLOOR_KEY } from "../../src/time/time-sanity";
 import { HostSetup, setupNetworks, type HostSetupReady } from "./host-setup";
-import { SETUP_MODE_LED } from "../../src/setup/setup-mode";
+import { DEFAULT_NOT_JOINED_MS, SETUP_MODE_LED } from "../../src/setup/setup-mode";
+import { takeSetupRequest } from "../../src/setup/setup-request";
 
 /** Reads the CN of a PEM or DER certificate: IoT Hub's X.509 device id. */
 export function certificateCommonName(cert: Buffer): string {
@@ -74,6 +75,8 @@ export interface HostDeviceOptions extends Omit<FirmwareConfig, "deviceId" | "cr
     readonly lingerMs?: number;
     readonly idleTimeoutMs?: number;
   };
+  /** What the simulated radio offers instead of the default networks (e.g. the stored network out of range). */
+  readonly networks?: readonly SimulatedNetwork[];
 }
 
 export interface HostDevice extends Firmware {
@@ -96,7 +99,10 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
     const credentials = new WifiCredentialStore(new ConfigStore({ store, defaults: EMPTY_CONFIG, importLegacy: true }));
     if (!credentials.load().credentials) credentials.save(SIMULATED_NETWORK);
   }
-  const radio = new SimulatedWifiRadio(clock, options.setup ? setupNetworks(SIMULATED_NETWORK) : [{ ...SIMULATED_NETWORK, authMode: "wpa2-psk", rssi: -52, channel: 6 }]);
+  const radio = new SimulatedWifiRadio(
+    clock,
+    options.networks ? [...options.networks] : options.setup ? setupNetworks(SIMULATED_NETWORK) : [{ ...SIMULATED_NETWORK, authMode: "wpa2-psk", rssi: -52, channel: 6 }],
+  );
   const random = new NodeRandom();
   const writer = options.update
     ? FileUpdateWriter.powerOn(options.update.dir, { slotSize: options.update.slotSize, factoryVersion: options.firmwareVersion ?? "0.1.0", restart: options.update.onRestart })
@@ -136,6 +142,8 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
       // 8 KiB, the host kernel's TCP buffers grow to megabytes, so here the budget is one bandwidth-delay product of a
       // slow link (64 KiB: 100 ms at 5 Mbit/s) and memory no concern.
       hub: { inFlightBytes: HOST_IN_FLIGHT_BYTES, window: HOST_IN_FLIGHT_MESSAGES, ...options.hub },
+      // With setup mode available, a stored network gone for 10 min restarts into it (as on a provisioned device).
+      ...(options.setup && options.update && options.setupAfterNotJoinedMs === undefined ? { setupAfterNotJoinedMs: DEFAULT_NOT_JOINED_MS } : {}),
       // On the host the binary never changes: the version is the one in the booted slot.
       firmwareVersion: writer?.slots().runningVersion ?? options.firmwareVersion ?? "0.1.0",
       // The host firmware is built when it starts (tsc in npm start): its build floor is the start of today (UTC),
@@ -150,8 +158,10 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
   const setupOptions = options.setup;
   const start = (): void => {
     const stored = new WifiCredentialStore(firmware.config).load().credentials;
-    if (!setupOptions || stored) return firmware.start();
-    // No Wi-Fi credentials: setup mode before the station starts, as on the device; the status LED shows it.
+    // The previous run's request (its stored network not joined), taken once as on the device.
+    const request = setupOptions ? takeSetupRequest(store) : undefined;
+    if (!setupOptions || (stored && !request)) return firmware.start();
+    // No Wi-Fi credentials, or the request: setup mode before the station starts, as on the device; the status LED shows it.
     leds.set(firmware.profile.statusLed ?? 0, SETUP_MODE_LED);
     setup = new HostSetup({
       clock,
@@ -160,6 +170,8 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
       store,
       radio,
       deviceId,
+      hasCredentials: stored !== undefined,
+      ...(request ? { request } : {}),
       info: () => ({
         deviceId,
         profile: firmware.profile.name,

@@ -9,7 +9,8 @@ import type { HttpListener } from "../../src/ports/http-server";
 import { SETUP_PASSWORD_KEY } from "../../src/device/credential-layout";
 import { generateSetupPassword, isSetupPassword, setupSsid } from "../../src/setup/setup-password";
 import { SetupSession, type SetupSessionOptions } from "../../src/setup/setup-session";
-import type { SetupEnd } from "../../src/setup/setup-mode";
+import type { SetupEnd, SetupReason } from "../../src/setup/setup-mode";
+import type { SetupRequest } from "../../src/setup/setup-request";
 import type { SimulatedNetwork } from "../adapters/simulated-wifi";
 import { listenHttp } from "../adapters/node-http-server";
 import { errorMessage } from "../../src/core/listeners";
@@ -39,6 +40,8 @@ export interface HostSetupReady {
   /** The simulated access point's name and password. */
   readonly ssid: string;
   readonly password: string;
+  /** Why setup mode is on. */
+  readonly reason: SetupReason;
 }
 
 /** What the session needs (see SetupSessionOptions), plus the store of the setup password and the page's port. */
@@ -46,6 +49,10 @@ export interface HostSetupOptions
   extends Pick<SetupSessionOptions, "clock" | "random" | "logger" | "radio" | "info" | "storedSsid" | "save" | "lingerMs" | "idleTimeoutMs" | "joinTimeoutMs"> {
   readonly store: KeyValueStore;
   readonly deviceId: string;
+  /** Credentials are stored (setup mode on request): the idle timeout then returns to normal operation. */
+  readonly hasCredentials?: boolean;
+  /** Why the previous run asked for setup mode (src/setup/setup-request.ts). */
+  readonly request?: SetupRequest;
   /** The loopback port of the setup page (default: a free one). */
   readonly port?: number;
 }
@@ -89,8 +96,8 @@ export class HostSetup {
     });
     this.session = session;
     const ended = session.ended();
-    session.mode.start({ hasCredentials: false, gesture: false });
-    onReady({ url: `http://127.0.0.1:${listener.port}/`, port: listener.port, ssid: setupSsid(o.deviceId), password });
+    session.mode.start({ hasCredentials: o.hasCredentials === true, gesture: false, ...(o.request ? { request: o.request } : {}) });
+    onReady({ url: `http://127.0.0.1:${listener.port}/`, port: listener.port, ssid: setupSsid(o.deviceId), password, reason: session.mode.active ?? "no-credentials" });
     try {
       return await ended;
     } finally {
@@ -106,12 +113,18 @@ export class HostSetup {
   }
 }
 
+const SETUP_BANNER_REASON: Record<SetupReason, string> = {
+  "no-credentials": "no Wi-Fi credentials stored",
+  "not-joined": "the stored network was not joined in time",
+  gesture: "the setup gesture",
+};
+
 /** The lines `npm start -- --unprovisioned` prints when setup mode is on (README: Set up a device). */
 export function setupBanner(ready: HostSetupReady, networks: readonly SimulatedNetwork[]): string[] {
   const kind = (n: SimulatedNetwork) =>
     n.authMode === "wpa2-psk" ? `WPA2, passphrase ${n.passphrase ?? ""}` : n.authMode === "open" ? "open" : n.authMode === "wpa3-sae" ? "WPA3 only" : n.authMode === "wep" ? "WEP" : n.authMode;
   return [
-    `setup mode: no Wi-Fi credentials stored; the simulated access point ${ready.ssid} is up`,
+    `setup mode: ${SETUP_BANNER_REASON[ready.reason]}; the simulated access point ${ready.ssid} is up`,
     `setup page: ${ready.url}`,
     `setup password: ${ready.password}`,
     `simulated networks: ${networks.map((n) => `${n.ssid} (${kind(n)})`).join(", ")}`,

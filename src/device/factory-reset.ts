@@ -17,6 +17,7 @@ import { SECURITY_KEYS } from "../update/security-floor";
  *                open; erased too, so a device reset before that open does not import them again)
  *   boot.count   consecutive boots without the hub (BootCounter)
  *   safe.mode    the safe-mode record (SafeMode)
+ *   setup.req    a pending request for setup mode (src/setup/setup-request.ts)
  *
  * Kept: the device identity, which shares the preference domain "kisme" on the device —
  * `deviceId`, `cert.len`, `cert.0`…, `key.len`, `key.0`… (modules/device-credentials) — so a reset device can
@@ -27,7 +28,7 @@ import { SECURITY_KEYS } from "../update/security-floor";
  * not let the clock go back, and `reboot.times` (src/boot/reboot-limit.ts): a physical reset must not lift the
  * remote reboot rate limit.
  */
-export const FACTORY_RESET_KEYS: readonly string[] = Object.freeze(["config", "wifi", "boot.assign", "settings", "boot.count", "safe.mode"]);
+export const FACTORY_RESET_KEYS: readonly string[] = Object.freeze(["config", "wifi", "boot.assign", "settings", "boot.count", "safe.mode", "setup.req"]);
 
 /** Keys that hold the device identity: never erased by a factory reset. */
 export function isIdentityKey(key: string): boolean {

@@ -43,6 +43,7 @@ import { attachOta } from "../update/ota-wiring";
 import { SecurityFloor } from "../update/security-floor";
 import type { WatchdogPort } from "../ports/watchdog";
 import { LoopWatchdog } from "./watchdog";
+import { NotJoinedWatch } from "../setup/setup-request";
 import { SafeMode, type SafeModeOptions } from "../boot/safe-mode";
 import { ConfigStore, EMPTY_CONFIG } from "../storage/config-store";
 
@@ -109,6 +110,12 @@ export interface FirmwareConfig {
   readonly safeMode?: Partial<Pick<SafeModeOptions, "threshold" | "stableMs">>;
   /** The platform watchdog's timeout (default 30 s) and how long the boot sequence may go without progress (default 15 min). */
   readonly watchdog?: { readonly timeoutMs?: number; readonly bootProgressMs?: number };
+  /**
+   * The stored network not joined for this long (ms, from start or the last loss of the link) restarts the device
+   * into setup mode (src/setup/setup-request.ts). Unset: never — a device that has no setup access point (no setup
+   * password provisioned) only keeps retrying. Needs `platform.restart`.
+   */
+  readonly setupAfterNotJoinedMs?: number;
 }
 
 export interface Firmware {
@@ -464,6 +471,18 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     }
   });
 
+  let notJoined: NotJoinedWatch | undefined;
+  if (config.setupAfterNotJoinedMs !== undefined && platform.restart) {
+    notJoined = new NotJoinedWatch({
+      clock,
+      station: wifi,
+      store: platform.store,
+      notJoinedMs: config.setupAfterNotJoinedMs,
+      restart: restartOrderly,
+      logger: log("setup"),
+    });
+  }
+
   let watchdog: LoopWatchdog | undefined;
   if (platform.watchdog) {
     watchdog = new LoopWatchdog({ clock, port: platform.watchdog, logger: log("watchdog"), timeoutMs: config.watchdog?.timeoutMs ?? 30_000 });
@@ -473,6 +492,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
   }
 
   const stop = (): void => {
+    notJoined?.stop();
     watchdog?.stop();
     safeMode.dispose();
     boot.stop();
@@ -517,6 +537,7 @@ export function createFirmware(platform: Platform, config: FirmwareConfig): Firm
     start: () => {
       if (clock.valid) announce();
       watchdog?.start();
+      notJoined?.start();
       boot.start();
     },
     stop,

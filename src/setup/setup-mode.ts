@@ -74,13 +74,17 @@ export class SetupMode {
     return this.listeners.add(listener);
   }
 
-  /** At boot: whether credentials are stored and whether the setup gesture was made. */
-  start(boot: { readonly hasCredentials: boolean; readonly gesture: boolean }): void {
+  /**
+   * At boot: whether credentials are stored, whether the setup gesture was made, and whether the previous run asked
+   * for setup mode because its stored network was not joined (src/setup/setup-request.ts).
+   */
+  start(boot: { readonly hasCredentials: boolean; readonly gesture: boolean; readonly request?: "not-joined" }): void {
     if (this.started) return;
     this.started = true;
     this.hasCredentials = boot.hasCredentials;
     if (!boot.hasCredentials) return this.enter("no-credentials");
     if (boot.gesture) return this.enter("gesture");
+    if (boot.request === "not-joined") return this.enter("not-joined");
     this.armNotJoined();
   }
 

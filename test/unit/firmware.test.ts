@@ -10,6 +10,7 @@ import { FakeConnector } from "../support/fake-mqtt";
 import { FakeHttps } from "../support/fake-https";
 import { FakeDatagrams } from "../support/fake-datagrams";
 import { ManualClock, SequenceRandom, flush } from "../support/manual-clock";
+import { SETUP_REQUEST_KEY } from "../../src/setup/setup-request";
 
 /** A push-button the test presses; `activeLow` as the board wires it. */
 class FakeButton implements ButtonInput {
@@ -108,6 +109,34 @@ describe("createFirmware (the whole assembly on fakes)", () => {
     assert.equal(last[0]!["Button_pressed"]!.gesture, "long");
     t.firmware.stop();
     await flush();
+  });
+
+  it("stored network gone for setupAfterNotJoinedMs: leaves the setup request and restarts; without the option it only retries", async () => {
+    for (const notJoinedMs of [5 * 60_000, undefined]) {
+      let restarts = 0;
+      // The stored network ("Halle") is not in range: the station scans and waits, again and again.
+      const t = setup(true, (store) => store.set("wifi", JSON.stringify({ v: 1, ssid: "Anderswo", passphrase: "geheim123" })), silentLogger, () => restarts++, notJoinedMs === undefined ? {} : { setupAfterNotJoinedMs: notJoinedMs });
+      t.firmware.start();
+      await t.clock.advance(5 * 60_000 - 1000);
+      assert.equal(restarts, 0);
+      assert.equal(t.store.get(SETUP_REQUEST_KEY), undefined);
+      await t.clock.advance(2000);
+      await flush();
+      assert.equal(restarts, notJoinedMs === undefined ? 0 : 1, String(notJoinedMs));
+      assert.equal(t.store.get(SETUP_REQUEST_KEY), notJoinedMs === undefined ? undefined : "not-joined");
+      t.firmware.stop();
+    }
+  });
+
+  it("a joined network never leaves a setup request", async () => {
+    let restarts = 0;
+    const t = setup(true, undefined, silentLogger, () => restarts++, { setupAfterNotJoinedMs: 60_000 });
+    t.firmware.start();
+    await t.clock.advance(30 * 60_000);
+    assert.equal(t.firmware.boot.status.phase, "online");
+    assert.equal(restarts, 0);
+    assert.equal(t.store.get(SETUP_REQUEST_KEY), undefined);
+    t.firmware.stop();
   });
 
   it("reboot command: answers first, then says goodbye to the hub (DISCONNECT) before it restarts", async () => {
