@@ -36,7 +36,7 @@ import { ModdableHttpsClient } from "adapters/https-client";
 import { PreferenceStore } from "adapters/preference-store";
 import { PlatformSystemTime } from "adapters/system-time";
 import { PlatformWifiRadio } from "adapters/wifi-radio";
-import { BUTTON_SOURCE, GPIO_AVAILABLE, openButtons } from "adapters/button-inputs";
+import { BUTTON_SOURCE, GPIO_AVAILABLE, buttonsSettled, openButtons } from "adapters/button-inputs";
 import { SimulatedButton } from "adapters/simulated-button";
 import { LED_OUTPUT, PWM_AVAILABLE, openRgbLeds } from "adapters/rgb-leds";
 import { NEOPIXEL_AVAILABLE, STRIP_OUTPUT, openPixelStrip } from "adapters/pixel-strip";
@@ -334,8 +334,8 @@ function openOutbox(c: Record<string, unknown>, log: ScopedLogger): OutboxStore 
 /**
  * KIS.BOX: button 1 held at power-up starts a factory reset (FactoryReset: held `factoryResetHoldMs`, then
  * released, erases the configuration keys; the device identity stays), before the firmware exists, so its
- * button gestures never see that hold. Not held (always in the simulator, which has no real button): `start` runs
- * at once (from a promise job). Erased: the device restarts instead. `start` runs at most once; a throw from it is
+ * button gestures never see that hold (in the simulator: held in the window while the app starts). Not held:
+ * `start` runs at once (from a promise job). Erased: the device restarts instead. `start` runs at most once; a throw from it is
  * logged (it may run outside main()'s try).
  */
 function afterFactoryReset(platform: Platform, holdMs: number, setupHoldMs: number, log: ScopedLogger, start: (gesture: boolean) => void): void {
@@ -373,7 +373,8 @@ function afterFactoryReset(platform: Platform, holdMs: number, setupHoldMs: numb
     startOnce();
     return;
   }
-  reset.run().then(
+  // The simulator's window tells the buttons' power-up levels a message later; GPIO has them at once.
+  buttonsSettled().then(() => reset.run()).then(
     (outcome) => {
       if (outcome === "erased") {
         log.warn("factory reset done; restarting");

@@ -20,6 +20,11 @@ export const GPIO_AVAILABLE = true;
 /** Where the inputs come from (for the start-up log). */
 export const BUTTON_SOURCE = "GPIO";
 
+/** GPIO levels are there at once. */
+export function buttonsSettled(): Promise<void> {
+  return Promise.resolve();
+}
+
 class DigitalButton implements ButtonInput {
   private readonly edges: Listeners<Edge>;
   /** From the pin's wiring: explicit, or pressed = low with a pull-up, high with a pull-down. */

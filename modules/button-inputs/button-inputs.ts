@@ -4,10 +4,16 @@
  * `{"button": n, "down": true|false}`; button n is the n-th configured pin. Levels follow the device's wiring
  * (pull-up, pressed = low) and are stamped with the firmware's monotonic clock when the message arrives, so the
  * same debounce and gesture engine (src/device/button-gestures.ts) runs as on the device.
+ *
+ * Power-up: a GPIO level is there at once; the window's is a message away. openButtons asks the window
+ * (`{"query": "buttons"}`), which answers `{"buttonsDown": [n, ...]}` with the buttons held while the app started
+ * (the power-up gesture: a key or pointer held during a reload, or the test hook). `buttonsSettled()` resolves with
+ * that answer, or after 500 ms without one; the factory-reset check waits for it.
  */
 import type { ButtonInput, ButtonPin, ButtonInputOptions, EdgeListener } from "ports/gpio";
 import { Listeners } from "core/listeners";
-import { onWindowMessage } from "adapters/sim-window";
+import Timer from "timer";
+import { onWindowMessage, postToWindow } from "adapters/sim-window";
 
 interface Edge {
   readonly level: boolean;
@@ -47,13 +53,44 @@ class WindowButton implements ButtonInput {
     return this.level;
   }
 
+  /** The window's answer at power-up: held or not, without an edge (nothing was pressed after the start). */
+  setInitial(down: boolean): void {
+    this.level = !down;
+  }
+
   close(): void {
     this.unsubscribe();
     this.edges.clear();
   }
 }
 
+let settled: Promise<void> = Promise.resolve();
+
 /** One window button per configured pin, in order (button 1 = the first pin). */
 export function openButtons(pins: readonly ButtonPin[], options: ButtonInputOptions): ButtonInput[] {
-  return pins.map((pin, i) => new WindowButton(i + 1, options, pin.pin));
+  const buttons = pins.map((pin, i) => new WindowButton(i + 1, options, pin.pin));
+  settled = new Promise<void>((resolve) => {
+    let done = false;
+    const finish = (timedOut: boolean): void => {
+      if (done) return;
+      done = true;
+      off();
+      if (!timedOut) Timer.clear(timer); // a one-shot timer that fired is gone already
+      resolve();
+    };
+    const off = onWindowMessage((message) => {
+      const down = message.buttonsDown;
+      if (!Array.isArray(down)) return;
+      buttons.forEach((b, i) => b.setInitial(down.includes(i + 1)));
+      finish(false);
+    });
+    const timer = Timer.set(() => finish(true), 500);
+    postToWindow({ query: "buttons" });
+  });
+  return buttons;
+}
+
+/** Resolves once the buttons' power-up levels are known (see above). */
+export function buttonsSettled(): Promise<void> {
+  return settled;
 }

@@ -4,10 +4,10 @@
  * `screen.onMessage` from it (the SDK's simulators/modules/control.js uses the same pair). One channel shared by
  * the lin adapters (buttons, button LEDs / segments, the on-board LED); a listener that throws is contained.
  *
- * Window → firmware: `{"button": n, "down": true|false}` (n from 1).
+ * Window → firmware: `{"button": n, "down": true|false}` (n from 1), `{"buttonsDown": [n, ...]}` (held at start).
  * Firmware → window: `{"leds": [[index, r, g, b], ...]}` (what the LED driver is told, after brightness and
  * gamma), `{"pattern": {index, pattern, color, periodMs?, brightness?}}` (what the pattern engine was asked to
- * show), `{"status": 0|1}` (the on-board LED).
+ * show), `{"status": 0|1}` (the on-board LED), `{"query": "buttons"}` (at start: which buttons are held?).
  */
 import { describePattern, type PatternSpec, type PatternTarget } from "device/led-patterns";
 

@@ -4,8 +4,8 @@
  *
  * Firmware → window: {"leds": [[index, r, g, b], ...]} (the PWM / strip values the LED driver writes, brightness
  * and gamma applied), {"pattern": {index, pattern, color, periodMs?, brightness?}} (what the pattern engine was
- * asked to show), {"status": 0|1} (the on-board LED).
- * Window → firmware: {"button": n, "down": true|false} (n from 1).
+ * asked to show), {"status": 0|1} (the on-board LED), {"query": "buttons"} (at start: which are held?).
+ * Window → firmware: {"button": n, "down": true|false} (n from 1), {"buttonsDown": [n, ...]} (the answer).
  *
  * Test hook (only when a folder `hook` sits next to this simulator file, i.e. in a copy of simulators/ made by a
  * test; the project's own folder has none): every 25 ms the window takes the command files `hook/in/*.json`
@@ -132,6 +132,15 @@ export class KismeBehavior extends DeviceBehavior {
 			this.record({ status: this.status });
 		}
 		if ("xsbug" in json && json.xsbug == "abort") application.defer("doReloadFile");
+		if (json.query === "buttons") {
+			// The firmware starts and asks which buttons are held (its power-up gesture). Commands the test hook has
+			// queued for this moment are taken first: a press held "while powering up" is down before the answer.
+			this.onTimeChanged(container);
+			this.onTimeChanged(container);
+			const down = [];
+			for (let n = 1; n <= (this.device.buttons ?? 0); n++) if (this.down[n]) down.push(n);
+			this.postJSON(container, { buttonsDown: down });
+		}
 	}
 
 	// ---- test hook ----

@@ -10,6 +10,7 @@ import type { LocalCloud } from "../../host/cli/local-cloud";
 import { waitFor } from "../integration/support/processes";
 import { launchChromium } from "../integration/support/browser";
 import { SimRig } from "./support/sim-rig";
+import { SimWindow } from "./support/sim-window";
 
 const PASSWORD = "abcd-efgh-jkmn-pqrs"; // this simulated device's setup password, as provisioning would write it
 
@@ -30,15 +31,17 @@ describe("setup mode in the Moddable simulator (mcsim)", function () {
   let cloud: LocalCloud;
   let browser: Browser;
   let port: number;
+  let window: SimWindow;
 
   before(async () => {
     port = await freePort();
     // No Wi-Fi in the build (wifiSsid empty): the device starts as after a factory reset.
-    rig = await SimRig.start("kisbox-sim-1", "box", { firmwareVersion: "1.0.0", simulatePressEverySeconds: "3", wifiSsid: "", wifiPassphrase: "", setupPort: String(port) });
+    rig = await SimRig.start("kisbox-sim-1", "box", { firmwareVersion: "1.0.0", wifiSsid: "", wifiPassphrase: "", setupPort: String(port) });
     cloud = rig.cloud;
     // The preference store (NVS on the device) as provisioning leaves it: the setup password only.
     writeFileSync("/tmp/modpreferences.json", JSON.stringify({ kisme: { "setup.pw": PASSWORD } }));
     browser = await launchChromium();
+    window = SimWindow.prepare(rig.dir); // the device window with its test hook: buttons held at power-up
   });
 
   after(async () => {
@@ -46,8 +49,8 @@ describe("setup mode in the Moddable simulator (mcsim)", function () {
     await rig?.dispose();
   });
 
-  it("serves the setup page; a wrong passphrase is refused, the right one joins and the box goes online and delivers presses", async () => {
-    const s = await rig.powerOn();
+  it("serves the setup page; a wrong passphrase is refused, the right one joins and the box goes online and delivers a press from the window", async () => {
+    const s = await rig.powerOn(window.options);
     await s.waitFor(new RegExp(`setup page: http://127\\.0\\.0\\.1:${port}/ \\(access point KISME-SIM1\\)`), 60_000);
     assert.ok(!s.lines.some((l) => /boot phase phase=time/.test(l)), "nothing boots on before setup");
     const page = await browser.newPage({ viewport: { width: 360, height: 740 }, locale: "en-US" });
@@ -66,6 +69,63 @@ describe("setup mode in the Moddable simulator (mcsim)", function () {
     await page.close();
     await s.waitFor(/setup mode over; starting/, 30_000);
     await s.waitFor(/boot phase phase=online/, 60_000);
-    await waitFor(() => cloud.hub.telemetry.some((t) => t.body.includes("Button_pressed")), "a Button_pressed event at the hub", 30_000);
+    await pressInWindow();
+  });
+
+  /** A click on button 2 of the window reaches the hub as Button_pressed. */
+  async function pressInWindow(): Promise<void> {
+    const since = Date.now();
+    window.command(2, "click");
+    await waitFor(() => cloud.hub.telemetry.some((t) => t.receivedAt >= since && t.body.includes("Button_pressed")), "a Button_pressed event at the hub", 30_000);
+  }
+
+  /** The setup page's API (the browser flow is the case above): status, then a join with the session token. */
+  async function joinFromApi(): Promise<{ storedSsid: string | null }> {
+    const base = `http://127.0.0.1:${port}`;
+    const status = (await (await fetch(`${base}/api/status`)).json()) as { token: string; storedSsid: string | null };
+    const join = await fetch(`${base}/api/join`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-setup-token": status.token },
+      body: JSON.stringify({ ssid: "KISME-SIM", passphrase: "kisme-simulated-wlan" }),
+    });
+    assert.equal(join.status, 200, await join.clone().text());
+    return status;
+  }
+
+  it("factory reset: button 1 held 10 s at power-up erases the network → setup mode again → joined → online, presses delivered", async () => {
+    // The box above is online with its network stored. Power off; hold button 1 while powering up, past the 10 s.
+    await rig.sim?.stop();
+    window.command(1, "down");
+    const s = await rig.powerOn(window.options);
+    await s.waitFor(/button held at power-up/, 30_000);
+    await s.waitFor(/factory reset armed/, 30_000);
+    window.command(1, "up");
+    await s.waitFor(/factory reset: configuration and credentials erased/, 10_000);
+    assert.ok(!s.has(/boot phase phase=/), "nothing booted while the button was held");
+    // The simulator cannot restart itself: power it on again, as the board's restart would boot it.
+    const after = await rig.powerOn(window.options);
+    await after.waitFor(new RegExp(`setup page: http://127\\.0\\.0\\.1:${port}/`), 60_000);
+    assert.ok(after.has(/setup mode on reason=no-credentials/), "for want of credentials");
+    const status = await joinFromApi();
+    assert.equal(status.storedSsid, null, "the reset erased the stored network");
+    await after.waitFor(/setup mode over; starting/, 30_000);
+    await after.waitFor(/boot phase phase=online/, 60_000);
+    await pressInWindow();
+  });
+
+  it("setup gesture: button 1 held 3–10 s at power-up opens setup mode with the network kept; a join there boots on", async () => {
+    await rig.sim?.stop();
+    window.command(1, "down");
+    const s = await rig.powerOn(window.options);
+    await s.waitFor(/release now for setup mode/, 30_000);
+    window.command(1, "up");
+    await s.waitFor(/setup gesture: starting in setup mode/, 10_000);
+    await s.waitFor(new RegExp(`setup page: http://127\\.0\\.0\\.1:${port}/`), 30_000);
+    assert.ok(s.has(/setup mode on reason=gesture/));
+    const status = await joinFromApi();
+    assert.equal(status.storedSsid, "KISME-SIM", "nothing was erased");
+    await s.waitFor(/setup mode over; starting/, 30_000);
+    await s.waitFor(/boot phase phase=online/, 60_000);
+    await pressInWindow();
   });
 });
