@@ -23,6 +23,7 @@ import { TIME_FLOOR_KEY } from "../../src/time/time-sanity";
 import { HostSetup, setupNetworks, type HostSetupReady } from "./host-setup";
 import { DEFAULT_NOT_JOINED_MS, SETUP_MODE_LED } from "../../src/setup/setup-mode";
 import { takeSetupRequest } from "../../src/setup/setup-request";
+import { errorMessage } from "../../src/core/listeners";
 
 /** Reads the CN of a PEM or DER certificate: IoT Hub's X.509 device id. */
 export function certificateCommonName(cert: Buffer): string {
@@ -190,7 +191,7 @@ export function createHostDevice(options: HostDeviceOptions, leds: PatternTarget
         setup = undefined;
         if (!stopped) firmware.start();
       },
-      (error: unknown) => scoped(options.logger, "setup").error("setup mode failed", { error: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) => scoped(options.logger, "setup").error("setup mode failed", { error: errorMessage(error) }),
     );
   };
   return {

@@ -2,6 +2,7 @@ import type { KeyValueStore } from "../ports/storage";
 import type { ScopedLogger } from "../ports/logger";
 import type { Clock } from "../ports/clock";
 import { SetupMode } from "./setup-mode";
+import { errorMessage } from "../core/listeners";
 
 /**
  * The running firmware cannot open the setup access point beside its station (on esp32 the legacy AP driver must
@@ -66,7 +67,7 @@ export class NotJoinedWatch {
         requestSetupAtBoot(options.store, "not-joined");
       } catch (error) {
         // Without the request the restart would only repeat the same 10 minutes: stay and keep retrying.
-        options.logger?.error("stored network not joined, but the setup request was not stored; retrying on", { error: error instanceof Error ? error.message : String(error) });
+        options.logger?.error("stored network not joined, but the setup request was not stored; retrying on", { error: errorMessage(error) });
         return;
       }
       options.logger?.warn("stored network not joined: restarting into setup mode", { minutes });
