@@ -1,6 +1,7 @@
 import type { ScopedLogger } from "../ports/logger";
 import { fromUtf8 } from "../core/bytes";
 import { errorMessage } from "../core/listeners";
+import { toJson } from "../core/json";
 
 /**
  * Thrown by a handler to answer with a specific status, e.g. 400 for invalid arguments. The body is
@@ -73,10 +74,9 @@ export class DirectMethods {
 /** Serialises a method result body; a body that cannot be serialised becomes a 500. */
 export function encodeMethodBody(result: MethodResult): { status: number; json: string } {
   try {
-    const json = JSON.stringify(result.body);
-    if (json !== undefined) return { status: result.status, json };
+    return { status: result.status, json: toJson(result.body) };
   } catch {
     // fall through
   }
-  return { status: 500, json: JSON.stringify({ error: "method result is not serialisable" }) };
+  return { status: 500, json: toJson({ error: "method result is not serialisable" }) };
 }

@@ -24,6 +24,7 @@ import {
   telemetryTopic,
 } from "./topics";
 import { Twin } from "./twin";
+import { toJson } from "../core/json";
 
 export interface HubClientConfig {
   readonly endpoint: HubEndpoint;
@@ -236,8 +237,12 @@ export class HubClient {
       if (RESERVED_KEY.test(key)) throw new PropertyBagError(`property key ${JSON.stringify(key)} is reserved for the hub`);
     }
     encodePropertyBag(properties); // validates
-    const json = JSON.stringify(body);
-    if (json === undefined) throw new TypeError("telemetry body is not serialisable to JSON");
+    let json: string;
+    try {
+      json = toJson(body);
+    } catch (error) {
+      throw new TypeError(`telemetry body is not serialisable to JSON: ${errorMessage(error)}`);
+    }
     return this.outbox.enqueue(json, properties);
   }
 

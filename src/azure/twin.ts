@@ -4,6 +4,7 @@ import { fromUtf8, utf8 } from "../core/bytes";
 import { Listeners, errorMessage } from "../core/listeners";
 import { RequestTracker } from "./request-tracker";
 import { parseDesiredPatchTopic, parseTwinResponseTopic, twinGetTopic, twinReportedTopic } from "./topics";
+import { toJson } from "../core/json";
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -217,7 +218,7 @@ export class Twin {
     this.pendingPatch = undefined;
     this.waiters = [];
     this.patchInFlight = true;
-    this.request(twinReportedTopic, utf8(JSON.stringify(patch))).then(
+    this.request(twinReportedTopic, utf8(toJson(patch))).then(
       (response) => {
         this.patchInFlight = false;
         if (response.status >= 200 && response.status < 300) {

@@ -1,5 +1,6 @@
 import type { KeyValueStore } from "../ports/storage";
 import { errorMessage } from "../core/listeners";
+import { toJson } from "../core/json";
 
 export const BOOT_COUNT_KEY = "boot.count";
 
@@ -77,7 +78,7 @@ export class BootCounter {
 
   private write(): void {
     try {
-      this.store.set(this.key, JSON.stringify({ v: 1, n: this.n }));
+      this.store.set(this.key, toJson({ v: 1, n: this.n }));
     } catch (error) {
       this.problem(`boot counter not stored: ${errorMessage(error)}`);
     }

@@ -1,5 +1,6 @@
 import type { KeyValueStore } from "../ports/storage";
 import { errorMessage } from "../core/listeners";
+import { toJson } from "../core/json";
 
 /** The times of the last commanded reboots, `{"v":1,"at":[<Unix ms>, ...]}` (NVS key: at most 15 characters). */
 export const REBOOT_TIMES_KEY = "reboot.times";
@@ -58,7 +59,7 @@ export class RebootLimiter {
     const { decision, recent, now } = this.decide();
     if (!decision.allowed) return decision;
     try {
-      this.options.store.set(REBOOT_TIMES_KEY, JSON.stringify({ v: 1, at: [...recent, now].slice(-this.max) }));
+      this.options.store.set(REBOOT_TIMES_KEY, toJson({ v: 1, at: [...recent, now].slice(-this.max) }));
     } catch (error) {
       this.problem(`reboot time not stored: ${errorMessage(error)}`);
     }

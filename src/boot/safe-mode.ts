@@ -3,6 +3,7 @@ import type { KeyValueStore } from "../ports/storage";
 import type { ScopedLogger } from "../ports/logger";
 import { Listeners, errorMessage } from "../core/listeners";
 import { BootCounter } from "./boot-counter";
+import { toJson } from "../core/json";
 
 export const SAFE_MODE_KEY = "safe.mode";
 
@@ -146,7 +147,7 @@ export class SafeMode {
 
   private writeRecord(reason: string): void {
     try {
-      this.options.store.set(SAFE_MODE_KEY, JSON.stringify({ v: 1, reason: reason.slice(0, 200) }));
+      this.options.store.set(SAFE_MODE_KEY, toJson({ v: 1, reason: reason.slice(0, 200) }));
     } catch (error) {
       this.options.logger?.warn("safe-mode record not stored", { error: errorMessage(error) });
     }

@@ -19,6 +19,7 @@ import {
   type HubAssignment,
 } from "./bootstrap-contract";
 import type { CachedAssignment } from "./assignment-policy";
+import { toJson } from "../core/json";
 
 /** Storage key of the cached assignment (NVS keys are at most 15 characters). */
 export const BOOTSTRAP_CACHE_KEY = "boot.assign";
@@ -210,7 +211,7 @@ export class BootstrapClient {
    * over an hour old (flash wear). Returns why it could not, if so.
    */
   private save(assignment: HubAssignment): string | undefined {
-    const record = JSON.stringify({ v: BOOTSTRAP_CACHE_VERSION, deviceId: assignment.deviceId, hubHostName: assignment.hubHostName });
+    const record = toJson({ v: BOOTSTRAP_CACHE_VERSION, deviceId: assignment.deviceId, hubHostName: assignment.hubHostName });
     try {
       const config = this.options.config;
       if (config) {

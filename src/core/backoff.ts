@@ -1,4 +1,5 @@
 import type { Random } from "../ports/random";
+import { toJson } from "./json";
 
 export interface BackoffOptions {
   /** Ceiling of the first delay, ms. */
@@ -12,7 +13,7 @@ export interface BackoffOptions {
 export function validateBackoff(options: BackoffOptions, what = "backoff"): void {
   const { initialMs, maxMs, multiplier = 2 } = options;
   if (!(initialMs > 0) || !(maxMs >= initialMs) || !(multiplier >= 1) || !Number.isFinite(maxMs)) {
-    throw new RangeError(`${what}: need 0 < initialMs <= maxMs (finite) and multiplier >= 1, got ${JSON.stringify(options)}`);
+    throw new RangeError(`${what}: need 0 < initialMs <= maxMs (finite) and multiplier >= 1, got ${toJson(options)}`);
   }
 }
 

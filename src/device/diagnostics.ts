@@ -3,6 +3,7 @@ import type { ScopedLogger } from "../ports/logger";
 import type { JsonObject } from "../azure/twin";
 import type { TimeSanityReport } from "../time/time-sanity";
 import { errorMessage } from "../core/listeners";
+import { toJson } from "../core/json";
 
 /** The diagnostics reported property: status and metadata only, no credentials, no payloads. */
 export interface Diagnostics {
@@ -83,7 +84,7 @@ export class DiagnosticsReporter {
       this.options.logger.error("collecting diagnostics failed", { error: errorMessage(error) });
       return;
     }
-    const fingerprint = JSON.stringify(current, (key, value: unknown) => (NOISY.has(key) ? undefined : value));
+    const fingerprint = toJson(current, (key, value: unknown) => (NOISY.has(key) ? undefined : value));
     if (fingerprint === this.last) return;
     this.last = fingerprint;
     this.lastSentAt = this.options.clock.monotonic();

@@ -4,6 +4,7 @@ import type { ScopedLogger } from "../ports/logger";
 import type { DesiredUpdate, JsonObject } from "../azure/twin";
 import { errorMessage } from "../core/listeners";
 import { SETTINGS, fieldProblem } from "./schema";
+import { toJson } from "../core/json";
 
 export type SettingValue = number | boolean;
 export type SettingValues = Readonly<Record<string, SettingValue>>;
@@ -73,7 +74,7 @@ export class DeviceSettings {
 
   private persist(values: Record<string, SettingValue>): void {
     if (this.options.config) this.options.config.update({ settings: values });
-    else this.options.store.set(KEY, JSON.stringify({ v: 1, values }));
+    else this.options.store.set(KEY, toJson({ v: 1, values }));
   }
 
   private onDesired(update: DesiredUpdate): void {

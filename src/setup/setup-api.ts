@@ -9,6 +9,7 @@ import { errorMessage } from "../core/listeners";
 import { unsupportedReason, validatePassphrase, validateSsid, type WifiCredentials } from "../wifi/wifi-credentials";
 import type { JoinOutcome } from "./setup-join";
 import { pickLanguage, setupPage } from "./setup-page";
+import { toJson } from "../core/json";
 
 /** What GET /api/status reports about the device. */
 export interface SetupDeviceInfo {
@@ -112,7 +113,7 @@ const JSON_HEADERS = Object.freeze({ "content-type": "application/json; charset=
 const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 function json(status: number, body: unknown, extra: Record<string, string> = {}): HttpResponse {
-  return { status, headers: { ...JSON_HEADERS, ...extra }, body: JSON.stringify(body) };
+  return { status, headers: { ...JSON_HEADERS, ...extra }, body: toJson(body) };
 }
 
 /**

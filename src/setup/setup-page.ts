@@ -1,3 +1,4 @@
+import { toJson } from "../core/json";
 /**
  * The setup page: one self-contained document (inline style and script, no external assets, a few KB) that lists
  * the scanned networks, takes the passphrase, tries the join and shows the result and the device's status. Text in
@@ -118,7 +119,7 @@ $("rescan").addEventListener("click",scan);status().catch((e)=>show("error",f("e
 export function setupPage(language: SetupLanguage): string {
   const t = TEXT[language];
   // The dictionary goes in as JSON inside a non-executed script element; "<" is escaped so no text can end it.
-  const dictionary = JSON.stringify(t).replace(/</g, "\\u003c");
+  const dictionary = toJson(t).replace(/</g, "\\u003c");
   return `<!doctype html><html lang="${language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${t.title}</title><style>${STYLE}</style></head><body><h1>${t.title}</h1>
 <dl><dt>${t.device}</dt><dd id="id"></dd><dt>${t.profile}</dt><dd id="pr"></dd><dt>${t.firmware}</dt><dd id="fw"></dd><dt>${t.cloud}</dt><dd id="cl"></dd><dt>${t.stored}</dt><dd id="st"></dd></dl>

@@ -8,6 +8,7 @@ import type { WifiCredentials } from "../wifi/wifi-credentials";
 import { SetupApi, type SetupDeviceInfo } from "./setup-api";
 import { joinOnce } from "./setup-join";
 import { SetupMode, type SetupEnd, type SetupModeEvent } from "./setup-mode";
+import { toJson } from "../core/json";
 
 export interface SetupSessionOptions {
   readonly clock: Clock;
@@ -76,7 +77,7 @@ export class SetupSession {
   /** The HTTP handler (503 while setup mode is off). */
   readonly handle = (request: HttpRequest): Promise<HttpResponse> => {
     const api = this.api;
-    if (!api) return Promise.resolve({ status: 503, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: "setup mode is off" }) });
+    if (!api) return Promise.resolve({ status: 503, headers: { "content-type": "application/json" }, body: toJson({ error: "setup mode is off" }) });
     return api.handle(request);
   };
 

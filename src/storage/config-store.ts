@@ -1,6 +1,7 @@
 import type { KeyValueStore } from "../ports/storage";
 import { errorMessage } from "../core/listeners";
 import { validateCredentials, type WifiCredentials } from "../wifi/wifi-credentials";
+import { toJson } from "../core/json";
 
 /*
  * The device's configuration as one versioned record under one key (NVS `preference` on the device):
@@ -146,7 +147,7 @@ function parseSettings(value: unknown): Record<string, ConfigSettingValue> {
 }
 
 function encode(version: number, config: DeviceConfig): string {
-  return JSON.stringify({ v: version, wifi: config.wifi, hub: config.hub, settings: config.settings });
+  return toJson({ v: version, wifi: config.wifi, hub: config.hub, settings: config.settings });
 }
 
 /** The versioned device configuration over a KeyValueStore. */

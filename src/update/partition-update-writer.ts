@@ -2,6 +2,7 @@ import type { BootState, ImageInfo, RollbackRecord, SlotInfo, UpdateSession, Upd
 import type { OtaPartitions, PartitionImageWriter } from "../ports/ota-partitions";
 import type { KeyValueStore } from "../ports/storage";
 import { errorMessage } from "../core/listeners";
+import { toJson } from "../core/json";
 
 export const OTA_RECORD_KEY = "ota.record";
 
@@ -166,7 +167,7 @@ export class PartitionUpdateWriter implements UpdateWriter {
     this.record = record;
     try {
       if (!record.target && !record.rollback && record.reason === undefined) this.o.store.delete(this.key);
-      else this.o.store.set(this.key, JSON.stringify(record));
+      else this.o.store.set(this.key, toJson(record));
     } catch (error) {
       this.problem(`update record not stored: ${errorMessage(error)}`);
     }

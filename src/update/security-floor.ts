@@ -1,6 +1,7 @@
 import type { KeyValueStore } from "../ports/storage";
 import { errorMessage } from "../core/listeners";
 import { isSecurityVersion, isVersion } from "./update-manifest";
+import { toJson } from "../core/json";
 
 /** The lowest security version this device still installs: a decimal string ("0".."2147483647"). */
 export const SECURITY_FLOOR_KEY = "fw.secfloor";
@@ -67,7 +68,7 @@ export class SecurityFloor {
   /** Records the security version of the image an update is about to select (throws when the store refuses). */
   setPending(pending: PendingSecurity): void {
     if (!isVersion(pending.version) || !isSecurityVersion(pending.securityVersion)) throw new RangeError("not a version and security version");
-    this.store.set(SECURITY_PENDING_KEY, JSON.stringify({ v: 1, version: pending.version, sv: pending.securityVersion }));
+    this.store.set(SECURITY_PENDING_KEY, toJson({ v: 1, version: pending.version, sv: pending.securityVersion }));
   }
 
   /** The pending record, if any (a malformed one reads as none). */

@@ -1,5 +1,6 @@
 import type { ImageState, OtaPartitions, PartitionImageWriter, PartitionInfo } from "../ports/ota-partitions";
 import type { KeyValueStore } from "../ports/storage";
+import { toJson } from "../core/json";
 
 export const SIMULATED_OTADATA_KEY = "ota.sim";
 
@@ -146,7 +147,7 @@ export class SimulatedPartitions implements OtaPartitions {
   }
 
   private save(): void {
-    this.o.store.set(SIMULATED_OTADATA_KEY, JSON.stringify(this.data));
+    this.o.store.set(SIMULATED_OTADATA_KEY, toJson(this.data));
   }
 }
 

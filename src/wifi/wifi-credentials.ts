@@ -1,6 +1,7 @@
 import type { KeyValueStore } from "../ports/storage";
 import type { WifiAuthMode } from "../ports/wifi";
 import type { ConfigStore } from "../storage/config-store";
+import { toJson } from "../core/json";
 
 export class WifiConfigError extends Error {
   override readonly name = "WifiConfigError";
@@ -108,7 +109,7 @@ export class WifiCredentialStore {
     validateCredentials(credentials);
     const store = this.store;
     if (isConfigStore(store)) store.update({ wifi: credentials });
-    else store.set(KEY, JSON.stringify({ v: 1, ...credentials }));
+    else store.set(KEY, toJson({ v: 1, ...credentials }));
   }
 
   clear(): void {
