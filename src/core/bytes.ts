@@ -1,6 +1,8 @@
-const encoder = new TextEncoder();
+// Made on first use, not at load: the device build preloads this module, and TextEncoder is a global only at run time.
+let encoder: InstanceType<typeof TextEncoder> | undefined;
 
 export function utf8(text: string): Uint8Array {
+  encoder ??= new TextEncoder();
   return encoder.encode(text);
 }
 

@@ -197,7 +197,8 @@ function isLowSurrogate(c: number): boolean {
   return c >= 0xdc00 && c <= 0xdfff;
 }
 
-const textDecoder = new TextDecoder();
+// Made on first use (the device build preloads this module; TextDecoder is a global only at run time).
+let textDecoder: InstanceType<typeof TextDecoder> | undefined;
 
 /**
  * Checks a UTF-8 encoded string field against MQTT 3.1.1 §1.5.3 — well-formed UTF-8 (no overlong forms, no
@@ -246,6 +247,7 @@ export function decodeUtf8(bytes: Uint8Array, start = 0, end = bytes.length): st
     for (let j = start; j < end; j++) out += String.fromCharCode(bytes[j]!);
     return out;
   }
+  textDecoder ??= new TextDecoder();
   return textDecoder.decode(bytes.subarray(start, end));
 }
 
