@@ -21,18 +21,18 @@ export function redactUrl(url: string): string {
   return url.slice(0, h);
 }
 
-// A URL or request target (something with a "/"), then a query or fragment up to white space or a quote. A
-// punctuation mark that ends the sentence (`...?sig=x: timed out`, `(...?sig=x)`) is kept; everything else of
-// the query goes.
-const URL_WITH_QUERY = /(\/[^\s?#"'<>`]*)[?#][^\s"'<>`]*?(?=[:;,.)\]]?(?:\s|$)|["'<>`])/g;
-
 /**
  * The text with the query and fragment of every URL or request target in it replaced by `?…`, e.g. the error
  * message `GET https://h/fw.bin?sv=1&sig=x: timed out` becomes `GET https://h/fw.bin?…: timed out`.
  */
 export function redactUrlsIn(text: string): string {
   if (text.indexOf("?") < 0 && text.indexOf("#") < 0) return text;
-  return text.replace(URL_WITH_QUERY, (_match, path: string) => path + REDACTED_QUERY);
+  // A URL or request target (something with a "/"), then a query or fragment up to white space or a quote. A
+  // punctuation mark that ends the sentence (`...?sig=x: timed out`, `(...?sig=x)`) is kept; everything else of
+  // the query goes. The literal is evaluated per call on purpose: a global RegExp at module level would be
+  // preloaded into flash, and replace() writes its lastIndex (a segfault in mcsim, a crash on the ESP32).
+  const urlWithQuery = /(\/[^\s?#"'<>`]*)[?#][^\s"'<>`]*?(?=[:;,.)\]]?(?:\s|$)|["'<>`])/g;
+  return text.replace(urlWithQuery, (_match, path: string) => path + REDACTED_QUERY);
 }
 
 /** The fields with `redactUrlsIn` applied to every string value. */

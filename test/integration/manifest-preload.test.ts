@@ -40,4 +40,18 @@ describe("root manifest: the portable core is preloaded", () => {
       "portable modules missing from manifest.json preload",
     );
   });
+
+  it("creates no global or sticky RegExp at module level (preloaded into flash, its lastIndex cannot be written)", () => {
+    // XS preloads a RegExp read-only; exec/replace of a g or y one writes lastIndex into flash: a segfault in mcsim
+    // and a crash on the ESP32 (found by the bench). Such a literal belongs inside the function that uses it.
+    const found: string[] = [];
+    for (const m of portableModules()) {
+      const lines = readFileSync(join(ROOT, "src", `${m}.ts`), "utf8").split("\n");
+      lines.forEach((line, i) => {
+        if (/^\s/.test(line) || line.startsWith("//") || line.startsWith(" *")) return;
+        if (/=\s*\/.+\/[dimsuv]*[gy][dgimsuyv]*\s*[;,)]?\s*$/.test(line) || /new RegExp\([^)]*,\s*["'`][a-z]*[gy]/.test(line)) found.push(`src/${m}.ts:${i + 1}`);
+      });
+    }
+    assert.deepEqual(found, []);
+  });
 });
