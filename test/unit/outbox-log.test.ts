@@ -20,6 +20,9 @@ function open(storage: MemoryRecordStorage, options: OutboxLogOptions = {}) {
 
 const seqs = (records: OutboxRecord[]): number[] => records.map((r) => r.seq);
 
+/** One append per acknowledgement, before remove returns (the cases that look at each write). */
+const IMMEDIATE: OutboxLogOptions = { batchAcks: false };
+
 describe("OutboxLog (persistent outbox over record storage)", () => {
   it("computes the standard CRC-32", () => {
     assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
@@ -51,7 +54,7 @@ describe("OutboxLog (persistent outbox over record storage)", () => {
 
   it("removes with a 12-byte acknowledgement frame, not a rewrite", () => {
     const storage = new MemoryRecordStorage();
-    const { log } = open(storage);
+    const { log } = open(storage, IMMEDIATE);
     for (const s of [1, 2, 3]) log.append(rec(s));
     const before = storage.appendedBytes;
     log.remove(2);
@@ -65,7 +68,7 @@ describe("OutboxLog (persistent outbox over record storage)", () => {
 
   it("loads in sequence order when acknowledgements came out of order and events were copied forward or dropped", () => {
     const storage = new MemoryRecordStorage();
-    const { log } = open(storage, { segmentBytes: 256, maxSegments: 3 });
+    const { log } = open(storage, { segmentBytes: 256, maxSegments: 3, ...IMMEDIATE });
     for (let s = 1; s <= 30; s++) {
       log.append(rec(s));
       if (s % 3 === 0) log.remove(s - 1);
@@ -78,7 +81,7 @@ describe("OutboxLog (persistent outbox over record storage)", () => {
 
   it("discards a torn last event at every byte offset; earlier events stay and the log keeps working", () => {
     const base = new MemoryRecordStorage();
-    const first = open(base);
+    const first = open(base, IMMEDIATE);
     for (const s of [1, 2, 3]) first.log.append(rec(s));
     first.log.remove(2);
     const segment = base.names()[0]!;
@@ -94,7 +97,7 @@ describe("OutboxLog (persistent outbox over record storage)", () => {
         storage.crashAfter(cut, fill);
         assert.throws(() => writer.log.append(rec(4)), PowerLossError);
         storage.reboot();
-        const reader = open(storage);
+        const reader = open(storage, IMMEDIATE);
         assert.deepEqual(reader.log.load(), [rec(1), rec(3)], `cut at ${cut}, fill ${String(fill)}`);
         if (cut > 0 || fill !== undefined) assert.equal(reader.of("torn").length, 1, `torn reported at cut ${cut}`);
         assert.equal(reader.of("corrupt").length, 0, `no corruption reported at cut ${cut}`);
@@ -177,7 +180,7 @@ describe("OutboxLog (persistent outbox over record storage)", () => {
   it("erases a segment once all its events are acknowledged (compaction), without rewriting live ones", () => {
     const storage = new MemoryRecordStorage();
     const frame = encodeEventFrame(rec(1)).length;
-    const a = open(storage, { segmentBytes: frame * 3 + FRAME_OVERHEAD * 2 });
+    const a = open(storage, { segmentBytes: frame * 3 + FRAME_OVERHEAD * 2, ...IMMEDIATE });
     for (let s = 1; s <= 9; s++) a.log.append(rec(s));
     assert.ok(storage.names().length >= 3, `several segments (${storage.names().join(",")})`);
     const firstSegment = a.log.segmentNames[0]!;
@@ -197,7 +200,7 @@ describe("OutboxLog (persistent outbox over record storage)", () => {
   it("does not erase a segment whose acknowledgements still cancel events in an older segment", () => {
     const storage = new MemoryRecordStorage();
     const frame = encodeEventFrame(rec(1)).length;
-    const options = { segmentBytes: frame * 2 + FRAME_OVERHEAD };
+    const options = { segmentBytes: frame * 2 + FRAME_OVERHEAD, ...IMMEDIATE };
     const { log } = open(storage, options);
     log.append(rec(1)); // ob1: 1, 2
     log.append(rec(2));
@@ -225,7 +228,7 @@ describe("OutboxLog (persistent outbox over record storage)", () => {
     const storage = new MemoryRecordStorage();
     const frame = encodeEventFrame(rec(1)).length;
     const segmentBytes = frame * 4;
-    const options = { segmentBytes, maxSegments: 3 };
+    const options = { segmentBytes, maxSegments: 3, ...IMMEDIATE };
     const { log, of } = open(storage, options);
     // A stuck oldest event (1); every other event acknowledged one step later, so each segment's
     // acknowledgements cancel events of the segment before it: nothing can be erased until 1 moves.
@@ -248,96 +251,188 @@ describe("OutboxLog (persistent outbox over record storage)", () => {
     assert.deepEqual(seqs(open(storage, options).log.load()), live);
   });
 
-  it("matches a simple model over 2000 random appends, acknowledgements, reopens and drops", () => {
-    const random = new SeededRandom(42);
-    const storage = new MemoryRecordStorage();
-    const options = { segmentBytes: 600, maxSegments: 4, maxRecords: 12 };
-    const model = new Map<number, OutboxRecord>();
-    const track = (e: OutboxLogEvent): void => {
-      if (e.type === "dropped") model.delete(e.seq);
-    };
-    let log = new OutboxLog(storage, { ...options, onEvent: track });
-    let next = 1;
-    let reopens = 0;
-    for (let step = 0; step < 2000; step++) {
-      const r = random.next();
-      if (r < 0.5) {
-        const record = rec(next++, { body: "x".repeat(Math.floor(random.next() * 120)) });
-        log.append(record);
-        model.set(record.seq, record);
-      } else if (r < 0.95) {
-        const live = Array.from(model.keys());
-        if (live.length === 0) continue;
-        const seq = live[Math.floor(random.next() * live.length)]!;
-        log.remove(seq);
-        model.delete(seq);
-      } else {
-        log = new OutboxLog(storage, { ...options, onEvent: track });
-        reopens++;
-        const loaded = log.load();
-        if (loaded.length === 0) next = 1; // as the outbox does: numbering restarts from the stored records
-        else next = loaded[loaded.length - 1]!.seq + 1;
-      }
-      const expected = Array.from(model.values()).sort((a, b) => a.seq - b.seq);
-      assert.deepEqual(log.load(), expected, `step ${step}`);
-      assert.ok(storage.names().length <= options.maxSegments + 1, `segments at step ${step}`);
-    }
-    assert.deepEqual(new OutboxLog(storage, options).load(), Array.from(model.values()).sort((a, b) => a.seq - b.seq));
-    assert.ok(reopens > 50);
-  });
-
-  it("loses no stored event and resurrects no acknowledged one across random power losses (25 seeds)", () => {
-    for (let seed = 1; seed <= 25; seed++) {
-      const random = new SeededRandom(seed);
+  for (const batchAcks of [false, true]) {
+    it(`matches a simple model over 2000 random appends, acknowledgements, reopens and drops (${batchAcks ? "acknowledgements batched" : "one append per acknowledgement"})`, () => {
+      const random = new SeededRandom(42);
       const storage = new MemoryRecordStorage();
-      const options = { segmentBytes: 200 + Math.floor(random.next() * 800), maxSegments: 2 + Math.floor(random.next() * 5), maxRecords: 5 + Math.floor(random.next() * 30) };
+      const options = { segmentBytes: 600, maxSegments: 4, maxRecords: 12, batchAcks };
       const model = new Map<number, OutboxRecord>();
-      // Acknowledged (or dropped) while a power loss was pending: either outcome is right after the reboot.
-      const uncertain = new Set<number>();
-      let armed = false;
       const track = (e: OutboxLogEvent): void => {
-        if (e.type !== "dropped") return;
-        model.delete(e.seq);
-        if (armed) uncertain.add(e.seq);
+        if (e.type === "dropped") model.delete(e.seq);
       };
       let log = new OutboxLog(storage, { ...options, onEvent: track });
       let next = 1;
-      for (let step = 0; step < 400; step++) {
+      let reopens = 0;
+      for (let step = 0; step < 2000; step++) {
         const r = random.next();
         if (r < 0.5) {
-          const record = rec(next++, { body: "x".repeat(Math.floor(random.next() * 100)) });
-          try {
-            log.append(record);
-            model.set(record.seq, record);
-          } catch (error) {
-            assert.ok(error instanceof PowerLossError, String(error));
-          }
-        } else if (r < 0.9) {
+          const record = rec(next++, { body: "x".repeat(Math.floor(random.next() * 120)) });
+          log.append(record);
+          model.set(record.seq, record);
+        } else if (r < 0.95) {
           const live = Array.from(model.keys());
           if (live.length === 0) continue;
           const seq = live[Math.floor(random.next() * live.length)]!;
-          log.remove(seq); // never throws, even with the power gone
+          log.remove(seq);
           model.delete(seq);
-          if (armed) uncertain.add(seq);
-        } else if (r < 0.95) {
-          storage.crashAfter(Math.floor(random.next() * 150), random.next() < 0.5 ? 0xff : undefined);
-          armed = true;
+          if (random.next() < 0.3) log.flush(); // the task ends here
         } else {
-          storage.reboot();
-          armed = false;
+          log.flush(); // a reopen comes after the task: its acknowledgements are written
           log = new OutboxLog(storage, { ...options, onEvent: track });
+          reopens++;
           const loaded = log.load();
-          for (const l of loaded) {
-            if (model.has(l.seq)) assert.deepEqual(l, model.get(l.seq), `seed ${seed} step ${step}`);
-            else if (uncertain.has(l.seq)) model.set(l.seq, l);
-            else assert.ok(false, `seed ${seed} step ${step}: event ${l.seq} came back`);
+          if (loaded.length === 0) next = 1; // as the outbox does: numbering restarts from the stored records
+          else next = loaded[loaded.length - 1]!.seq + 1;
+        }
+        const expected = Array.from(model.values()).sort((a, b) => a.seq - b.seq);
+        assert.deepEqual(log.load(), expected, `step ${step}`);
+        assert.ok(storage.names().length <= options.maxSegments + 1, `segments at step ${step}`);
+      }
+      log.flush();
+      assert.deepEqual(new OutboxLog(storage, options).load(), Array.from(model.values()).sort((a, b) => a.seq - b.seq));
+      assert.ok(reopens > 50);
+    });
+
+    it(`loses no stored event and resurrects no acknowledged one across random power losses (25 seeds, ${batchAcks ? "acknowledgements batched" : "one append per acknowledgement"})`, () => {
+      for (let seed = 1; seed <= 25; seed++) {
+        const random = new SeededRandom(seed);
+        const storage = new MemoryRecordStorage();
+        const options = { segmentBytes: 200 + Math.floor(random.next() * 800), maxSegments: 2 + Math.floor(random.next() * 5), maxRecords: 5 + Math.floor(random.next() * 30), batchAcks };
+        const model = new Map<number, OutboxRecord>();
+        // Acknowledged (or dropped) while a power loss was pending, or not yet written when the power went (batched):
+        // either outcome is right after the reboot.
+        const uncertain = new Set<number>();
+        const unwritten = new Set<number>();
+        let armed = false;
+        const track = (e: OutboxLogEvent): void => {
+          if (e.type !== "dropped") return;
+          model.delete(e.seq);
+          if (armed) uncertain.add(e.seq);
+          if (batchAcks) unwritten.add(e.seq);
+        };
+        let log = new OutboxLog(storage, { ...options, onEvent: track });
+        let next = 1;
+        for (let step = 0; step < 400; step++) {
+          const r = random.next();
+          if (r < 0.5) {
+            const record = rec(next++, { body: "x".repeat(Math.floor(random.next() * 100)) });
+            try {
+              log.append(record);
+              model.set(record.seq, record);
+            } catch (error) {
+              assert.ok(error instanceof PowerLossError, String(error));
+            }
+          } else if (r < 0.9) {
+            const live = Array.from(model.keys());
+            if (live.length === 0) continue;
+            const seq = live[Math.floor(random.next() * live.length)]!;
+            log.remove(seq); // never throws, even with the power gone
+            model.delete(seq);
+            if (armed) uncertain.add(seq);
+            if (batchAcks) unwritten.add(seq);
+            if (random.next() < 0.3) {
+              log.flush(); // the task ends here (never throws, even with the power gone)
+              if (!armed) unwritten.clear();
+              else for (const u of unwritten) uncertain.add(u);
+            }
+          } else if (r < 0.95) {
+            storage.crashAfter(Math.floor(random.next() * 150), random.next() < 0.5 ? 0xff : undefined);
+            armed = true;
+          } else {
+            storage.reboot();
+            armed = false;
+            for (const u of unwritten) uncertain.add(u); // the power went before the task ended
+            unwritten.clear();
+            log = new OutboxLog(storage, { ...options, onEvent: track });
+            const loaded = log.load();
+            for (const l of loaded) {
+              if (model.has(l.seq)) assert.deepEqual(l, model.get(l.seq), `seed ${seed} step ${step}`);
+              else if (uncertain.has(l.seq)) model.set(l.seq, l);
+              else assert.ok(false, `seed ${seed} step ${step}: event ${l.seq} came back`);
+            }
+            for (const seq of model.keys()) assert.ok(loaded.some((l) => l.seq === seq), `seed ${seed} step ${step}: event ${seq} lost`);
+            uncertain.clear();
+            next = loaded.length > 0 ? loaded[loaded.length - 1]!.seq + 1 : 1;
           }
-          for (const seq of model.keys()) assert.ok(loaded.some((l) => l.seq === seq), `seed ${seed} step ${step}: event ${seq} lost`);
-          uncertain.clear();
-          next = loaded.length > 0 ? loaded[loaded.length - 1]!.seq + 1 : 1;
         }
       }
-    }
+    });
+  }
+
+  describe("acknowledgements batched per task (the default)", () => {
+    it("writes a task's acknowledgements in one append when the task ends", async () => {
+      const storage = new MemoryRecordStorage();
+      const { log } = open(storage);
+      for (let s = 1; s <= 5; s++) log.append(rec(s));
+      const before = storage.appends;
+      for (const s of [2, 4, 1]) log.remove(s);
+      assert.deepEqual(seqs(log.load()), [3, 5], "gone from the live set at once");
+      assert.equal(storage.appends, before, "nothing written yet");
+      await flush();
+      assert.equal(storage.appends, before + 1, "one append");
+      assert.equal(storage.appendedBytes, 5 * encodeEventFrame(rec(1)).length + 3 * FRAME_OVERHEAD);
+      assert.deepEqual(seqs(open(storage).log.load()), [3, 5]);
+      await flush();
+      assert.equal(storage.appends, before + 1, "no empty append later");
+    });
+
+    it("flush() writes them at once; more than a segment holds go in one append per segment", () => {
+      const storage = new MemoryRecordStorage();
+      const segmentBytes = 8 * FRAME_OVERHEAD;
+      const { log } = open(storage, { segmentBytes, maxSegments: 64, maxRecords: 100 });
+      for (let s = 1; s <= 20; s++) log.append(rec(s, { body: "x", properties: {} }));
+      const before = storage.appends;
+      for (let s = 1; s <= 20; s++) log.remove(s);
+      log.flush();
+      assert.equal(storage.appends - before <= 3, true, `20 acknowledgements of 12 B in segments of ${segmentBytes} B: ${storage.appends - before} appends`);
+      assert.deepEqual(open(storage, { segmentBytes }).log.load(), []);
+    });
+
+    it("writes no acknowledgement for an event whose segment was erased meanwhile", () => {
+      const storage = new MemoryRecordStorage();
+      const frame = encodeEventFrame(rec(1)).length;
+      const { log } = open(storage, { segmentBytes: frame * 2 });
+      for (let s = 1; s <= 3; s++) log.append(rec(s)); // ob1: 1, 2; ob2: 3
+      log.remove(1);
+      log.remove(2); // ob1 holds nothing live
+      log.append(rec(4)); // ob2: 3, 4 (full)
+      log.append(rec(5)); // the rollover to ob3 compacts ob1 away before its acknowledgements are written
+      assert.equal(storage.names().includes("ob1"), false);
+      const bytes = storage.appendedBytes;
+      log.flush();
+      assert.equal(storage.appendedBytes, bytes, "nothing to write: the events went with their segment");
+      assert.deepEqual(seqs(open(storage).log.load()), [3, 4, 5]);
+    });
+
+    it("after a power loss before the task ended, those events are simply still there (sent again, same ids)", () => {
+      const storage = new MemoryRecordStorage();
+      const { log } = open(storage);
+      for (const s of [1, 2, 3]) log.append(rec(s));
+      log.remove(1);
+      log.remove(2);
+      storage.crashAfter(0);
+      log.flush(); // never throws: reported
+      storage.reboot();
+      assert.deepEqual(open(storage).log.load(), [rec(1), rec(2), rec(3)]);
+    });
+
+    it("drains 300 PUBACKs of one read with one write under the TelemetryOutbox", async () => {
+      const storage = new MemoryRecordStorage();
+      const clock = new ManualClock();
+      const outbox = new TelemetryOutbox({ store: new OutboxLog(storage), clock, logger: scoped(silentLogger, "o"), window: 300, capacity: 300, idPrefix: "d" });
+      for (let i = 0; i < 300; i++) outbox.enqueue(`{"n":${i}}`);
+      const acks: Array<() => void> = [];
+      outbox.attach(() => new Promise<void>((resolve) => acks.push(resolve)));
+      await flush();
+      assert.equal(acks.length, 300, "all in flight");
+      const before = storage.appends;
+      for (const ack of acks) ack(); // the PUBACKs of one TCP read
+      await flush();
+      await flush();
+      assert.equal(outbox.depth, 0);
+      assert.equal(storage.appends - before, 1, "one append for 300 acknowledgements");
+      assert.equal(new TelemetryOutbox({ store: new OutboxLog(storage), clock, logger: scoped(silentLogger, "o"), window: 1, capacity: 300, idPrefix: "e" }).depth, 0);
+    });
   });
 
   it("refuses an event larger than a segment, storing nothing", () => {
@@ -392,6 +487,7 @@ describe("OutboxLog (persistent outbox over record storage)", () => {
     assert.deepEqual(ids, ["a-1", "a-2", "a-3", "a-4"]);
     assert.equal(events.filter((e) => e.type === "dropped").length, 1, "capacity 3: the oldest dropped");
 
+    await flush(); // the task ends: the acknowledgement of the dropped event is written
     const second = mk("b"); // a reboot: the outbox reloads from flash
     assert.equal(second.depth, 3);
     const sent: OutboxRecord[] = [];
