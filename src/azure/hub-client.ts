@@ -60,7 +60,9 @@ export interface HubClientDeps {
   readonly outboxStore?: OutboxStore;
 }
 
-const RESERVED_KEY = /^(\$\.|iothub-)/i;
+// Made at run time, once: XS would preload a module-level RegExp into flash, where exec crashes (mcsim segfault).
+let reservedKeyPattern: RegExp | undefined;
+const reservedKeyRe = (): RegExp => (reservedKeyPattern ??= /^(\$\.|iothub-)/i);
 
 /**
  * Telemetry in flight is bounded by bytes, not only by count, because what a device can afford is memory and what
@@ -234,7 +236,7 @@ export class HubClient {
    */
   sendTelemetry(body: unknown, properties: Readonly<Record<string, string>> = {}): OutboxRecord {
     for (const key of Object.keys(properties)) {
-      if (RESERVED_KEY.test(key)) throw new PropertyBagError(`property key ${JSON.stringify(key)} is reserved for the hub`);
+      if (reservedKeyRe().test(key)) throw new PropertyBagError(`property key ${JSON.stringify(key)} is reserved for the hub`);
     }
     encodePropertyBag(properties); // validates
     let json: string;

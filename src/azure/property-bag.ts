@@ -11,7 +11,9 @@ export class PropertyBagError extends Error {
 }
 
 /** System property keys (`$.mid`, `$.ct` ...) stay literal, as in Microsoft's documentation. */
-const SYSTEM_KEY = /^\$\.[a-z]+$/;
+// Made at run time, once: XS would preload a module-level RegExp into flash, where exec crashes (mcsim segfault).
+let systemKeyPattern: RegExp | undefined;
+const systemKeyRe = (): RegExp => (systemKeyPattern ??= /^\$\.[a-z]+$/);
 
 function encodePart(text: string, what: string): string {
   try {
@@ -43,7 +45,7 @@ export function encodePropertyBag(properties: Readonly<Record<string, string>>):
     if (key.length === 0) throw new PropertyBagError("property key is empty");
     const value = properties[key];
     if (typeof value !== "string") throw new PropertyBagError(`property ${JSON.stringify(key)} must be a string`);
-    const k = SYSTEM_KEY.test(key) ? key : encodePart(key, "property key");
+    const k = systemKeyRe().test(key) ? key : encodePart(key, "property key");
     parts.push(`${k}=${encodePart(value, `value of ${key}`)}`);
   }
   return parts.join("&");

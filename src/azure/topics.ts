@@ -11,10 +11,12 @@ export const METHODS_FILTER = "$iothub/methods/POST/#";
  * IoT Hub device ids: up to 128 ASCII letters, digits and `- . % _ * ? ! ( ) , : = @ $ '`.
  * `+` and `#` (also legal in the hub) are refused: they are MQTT wildcards and would break subscriptions.
  */
-const DEVICE_ID = /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/;
+// Made at run time, once: XS would preload a module-level RegExp into flash, where exec crashes (mcsim segfault).
+let deviceIdPattern: RegExp | undefined;
+const deviceIdRe = (): RegExp => (deviceIdPattern ??= /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/);
 
 export function validateDeviceId(id: string): void {
-  if (!DEVICE_ID.test(id)) {
+  if (!deviceIdRe().test(id)) {
     throw new RangeError(`invalid device id ${JSON.stringify(id)}: 1-128 characters of A-Z a-z 0-9 - . % _ * ? ! ( ) , : = @ $ '`);
   }
 }

@@ -87,7 +87,9 @@ export interface HubAssignment {
   readonly hubHostName: string;
 }
 
-const VERSION = /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,31}$/;
+// Made at run time, once: XS would preload a module-level RegExp into flash, where exec crashes (mcsim segfault).
+let versionPattern: RegExp | undefined;
+const versionRe = (): RegExp => (versionPattern ??= /^[A-Za-z0-9][A-Za-z0-9.+_-]{0,31}$/);
 
 /** The path of the assignment resource for one device. Throws RangeError for an id that must not be sent. */
 export function assignmentPath(deviceId: string): string {
@@ -98,7 +100,7 @@ export function assignmentPath(deviceId: string): string {
 
 /** `kisme-firmware/<version>`. Throws RangeError for a version that is not one header token. */
 export function userAgent(firmwareVersion: string): string {
-  if (!VERSION.test(firmwareVersion)) throw new RangeError(`invalid firmware version ${JSON.stringify(firmwareVersion)} for the User-Agent`);
+  if (!versionRe().test(firmwareVersion)) throw new RangeError(`invalid firmware version ${JSON.stringify(firmwareVersion)} for the User-Agent`);
   return `${USER_AGENT_PRODUCT}/${firmwareVersion}`;
 }
 

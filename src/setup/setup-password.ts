@@ -10,7 +10,9 @@ import { validatePassphrase } from "../wifi/wifi-credentials";
 export const SETUP_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789";
 const GROUPS = 4;
 const GROUP_LENGTH = 4;
-const FORMAT = new RegExp(`^[${SETUP_PASSWORD_ALPHABET}]{${GROUP_LENGTH}}(-[${SETUP_PASSWORD_ALPHABET}]{${GROUP_LENGTH}}){${GROUPS - 1}}$`);
+// Made at run time, once: XS would preload a module-level RegExp into flash, where exec crashes (mcsim segfault).
+let formatPattern: RegExp | undefined;
+const formatRe = (): RegExp => (formatPattern ??= new RegExp(`^[${SETUP_PASSWORD_ALPHABET}]{${GROUP_LENGTH}}(-[${SETUP_PASSWORD_ALPHABET}]{${GROUP_LENGTH}}){${GROUPS - 1}}$`));
 
 export function generateSetupPassword(random: Random): string {
   const groups: string[] = [];
@@ -28,7 +30,7 @@ export function generateSetupPassword(random: Random): string {
 
 /** Whether `password` has the form generateSetupPassword makes (what a device accepts from its NVS). */
 export function isSetupPassword(password: string): boolean {
-  if (!FORMAT.test(password)) return false;
+  if (!formatRe().test(password)) return false;
   validatePassphrase(password); // 19 printable characters: always a valid WPA2 passphrase
   return true;
 }

@@ -95,11 +95,13 @@ export const LEGACY_CONFIG_KEYS: readonly string[] = Object.freeze(["wifi", "boo
 /** A configuration with no Wi-Fi, no hub assignment and no stored settings (the modules apply their own defaults). */
 export const EMPTY_CONFIG: DeviceConfig = Object.freeze({ wifi: null, hub: null, settings: Object.freeze({}) });
 
-const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+// Made at run time, once: XS would preload a module-level RegExp into flash, where exec crashes (mcsim segfault).
+let hostNamePattern: RegExp | undefined;
+const hostNameRe = (): RegExp => (hostNamePattern ??= /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/);
 
 export function validateHubAssignment(hub: HubAssignment): void {
   if (typeof hub.deviceId !== "string" || !/^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/.test(hub.deviceId)) throw new Error(`invalid device id ${JSON.stringify(hub.deviceId)}`);
-  if (typeof hub.hubHostName !== "string" || !HOST_NAME.test(hub.hubHostName)) throw new Error(`invalid hub host name ${JSON.stringify(hub.hubHostName)}`);
+  if (typeof hub.hubHostName !== "string" || !hostNameRe().test(hub.hubHostName)) throw new Error(`invalid hub host name ${JSON.stringify(hub.hubHostName)}`);
   if (hub.obtainedAt !== undefined && !(typeof hub.obtainedAt === "number" && Number.isSafeInteger(hub.obtainedAt) && hub.obtainedAt >= 0)) {
     throw new Error(`invalid assignment time ${JSON.stringify(hub.obtainedAt)}`);
   }

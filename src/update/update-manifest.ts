@@ -115,10 +115,12 @@ export function canonicalMessage(m: SignedFields): string {
   ].join("\n");
 }
 
-const VERSION = /^(\d{1,9})\.(\d{1,9})\.(\d{1,9})(?:-([0-9A-Za-z.-]{1,40}))?$/;
+// Made at run time, once: XS would preload a module-level RegExp into flash, where exec crashes (mcsim segfault).
+let versionPattern: RegExp | undefined;
+const versionRe = (): RegExp => (versionPattern ??= /^(\d{1,9})\.(\d{1,9})\.(\d{1,9})(?:-([0-9A-Za-z.-]{1,40}))?$/);
 
 export function isVersion(text: string): boolean {
-  return VERSION.test(text);
+  return versionRe().test(text);
 }
 
 /**
@@ -126,8 +128,8 @@ export function isVersion(text: string): boolean {
  * A pre-release is older than its release; pre-release identifiers compare numerically or lexically.
  */
 export function compareVersions(a: string, b: string): number {
-  const x = VERSION.exec(a);
-  const y = VERSION.exec(b);
+  const x = versionRe().exec(a);
+  const y = versionRe().exec(b);
   if (!x || !y) throw new RangeError(`not a version: ${JSON.stringify(x ? b : a)}`);
   for (let i = 1; i <= 3; i++) {
     const d = Number(x[i]) - Number(y[i]);

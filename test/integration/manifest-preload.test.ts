@@ -41,15 +41,17 @@ describe("root manifest: the portable core is preloaded", () => {
     );
   });
 
-  it("creates no global or sticky RegExp at module level (preloaded into flash, its lastIndex cannot be written)", () => {
-    // XS preloads a RegExp read-only; exec/replace of a g or y one writes lastIndex into flash: a segfault in mcsim
-    // and a crash on the ESP32 (found by the bench). Such a literal belongs inside the function that uses it.
+  it("creates no RegExp at module level (preloaded into flash, XS's exec on it crashes)", () => {
+    // The bench's instrumented mcsim run segfaulted in fx_RegExp_prototype_exec twice: replace() with a /g one
+    // writes its lastIndex into flash, and test() on a preloaded one with capture groups read garbage match data.
+    // On the ESP32 either is a crash. A pattern is made at run time instead (`let p; (p ??= /.../)`).
     const found: string[] = [];
     for (const m of portableModules()) {
       const lines = readFileSync(join(ROOT, "src", `${m}.ts`), "utf8").split("\n");
       lines.forEach((line, i) => {
         if (/^\s/.test(line) || line.startsWith("//") || line.startsWith(" *")) return;
-        if (/=\s*\/.+\/[dimsuv]*[gy][dgimsuyv]*\s*[;,)]?\s*$/.test(line) || /new RegExp\([^)]*,\s*["'`][a-z]*[gy]/.test(line)) found.push(`src/${m}.ts:${i + 1}`);
+        const literal = /(=|\(|,)\s*\/(?![/*])(\\.|[^/\n])+\/[dgimsuvy]*\s*[;,)]?\s*$/.test(line) && !/\?\?=/.test(line);
+        if (literal || (/new RegExp\(/.test(line) && !/\?\?=/.test(line))) found.push(`src/${m}.ts:${i + 1}`);
       });
     }
     assert.deepEqual(found, []);
