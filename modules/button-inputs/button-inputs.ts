@@ -64,7 +64,8 @@ class WindowButton implements ButtonInput {
   }
 }
 
-let settled: Promise<void> = Promise.resolve();
+// Undefined until openButtons: a promise made at module level would be preloaded into flash, read-only.
+let settled: Promise<void> | undefined;
 
 /** One window button per configured pin, in order (button 1 = the first pin). */
 export function openButtons(pins: readonly ButtonPin[], options: ButtonInputOptions): ButtonInput[] {
@@ -92,5 +93,5 @@ export function openButtons(pins: readonly ButtonPin[], options: ButtonInputOpti
 
 /** Resolves once the buttons' power-up levels are known (see above). */
 export function buttonsSettled(): Promise<void> {
-  return settled;
+  return settled ?? Promise.resolve();
 }

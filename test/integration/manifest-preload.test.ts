@@ -15,7 +15,17 @@ function portableModules(): string[] {
     }
   };
   walk(join(ROOT, "src"));
-  return out.filter((m) => m !== "main").sort();
+  return out.sort();
+}
+
+/** Every TypeScript source the device build preloads: src/ and the adapters in modules/ (main imports them). */
+function preloadedSources(): string[] {
+  const out = portableModules().map((m) => `src/${m}.ts`);
+  for (const dir of readdirSync(join(ROOT, "modules"), { withFileTypes: true })) {
+    if (!dir.isDirectory() || dir.name === "typings") continue;
+    for (const file of readdirSync(join(ROOT, "modules", dir.name))) if (file.endsWith(".ts") && !file.endsWith(".d.ts")) out.push(`modules/${dir.name}/${file}`);
+  }
+  return out;
 }
 
 /**
@@ -23,8 +33,8 @@ function portableModules(): string[] {
  * XS linker into flash instead of into the ESP32's RAM at every start. mcconfig's "dir/*" preload patterns match
  * JavaScript sources only, so TypeScript modules are listed by name; this keeps the list equal to src/.
  */
-describe("root manifest: the portable core is preloaded", () => {
-  it("lists every src/ module except main, and nothing else", () => {
+describe("root manifest: the firmware is preloaded", () => {
+  it("lists every src/ module (main, and with it the adapters it imports), and nothing else", () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, "manifest.json"), "utf8")) as { preload?: string[] };
     const listed = [...(manifest.preload ?? [])].sort();
     const modules = portableModules();
@@ -46,12 +56,14 @@ describe("root manifest: the portable core is preloaded", () => {
     // writes its lastIndex into flash, and test() on a preloaded one with capture groups read garbage match data.
     // On the ESP32 either is a crash. A pattern is made at run time instead (`let p; (p ??= /.../)`).
     const found: string[] = [];
-    for (const m of portableModules()) {
-      const lines = readFileSync(join(ROOT, "src", `${m}.ts`), "utf8").split("\n");
+    const sources = preloadedSources();
+    assert.ok(sources.some((f) => f.startsWith("modules/")), "the adapters are scanned too");
+    for (const file of sources) {
+      const lines = readFileSync(join(ROOT, file), "utf8").split("\n");
       lines.forEach((line, i) => {
         if (/^\s/.test(line) || line.startsWith("//") || line.startsWith(" *")) return;
         const literal = /(=|\(|,)\s*\/(?![/*])(\\.|[^/\n])+\/[dgimsuvy]*\s*[;,)]?\s*$/.test(line) && !/\?\?=/.test(line);
-        if (literal || (/new RegExp\(/.test(line) && !/\?\?=/.test(line))) found.push(`src/${m}.ts:${i + 1}`);
+        if (literal || (/new RegExp\(/.test(line) && !/\?\?=/.test(line))) found.push(`${file}:${i + 1}`);
       });
     }
     assert.deepEqual(found, []);
