@@ -41,7 +41,7 @@ import { SimulatedButton } from "adapters/simulated-button";
 import { LED_OUTPUT, PWM_AVAILABLE, openRgbLeds } from "adapters/rgb-leds";
 import { NEOPIXEL_AVAILABLE, STRIP_OUTPUT, openPixelStrip } from "adapters/pixel-strip";
 import { echoPatterns } from "adapters/sim-window";
-import { PlatformSystemInfo, platformRestart } from "adapters/system-info";
+import { PlatformSystemInfo, platformRestart, startHeapProbe } from "adapters/system-info";
 import { openStatusLed } from "adapters/status-led";
 import type { BootPhase } from "boot/boot-sequence";
 import type { OutboxStore } from "azure/telemetry-outbox";
@@ -88,6 +88,8 @@ interface DeviceConfig {
   readonly timeFloor: number | undefined;
   readonly wifi: WifiCredentials | undefined;
   readonly simulatePressEverySeconds: number;
+  /** Instrumented simulator builds: a full collection and a `heap live` line every N seconds (0: off). */
+  readonly heapProbeSeconds: number;
   readonly factoryResetHoldMs: number;
   /** Held this long at power-up (and released before the factory-reset time): setup mode (ms, default 3 s). */
   readonly setupHoldMs: number;
@@ -168,6 +170,7 @@ function start(): void {
   }
 
   const clock = new TimerClock((error) => log.error("timer callback failed", { error: errorMessage(error) }));
+  if (settings.heapProbeSeconds > 0 && !startHeapProbe(settings.heapProbeSeconds, logger)) log.warn("heapProbeSeconds needs an instrumented simulator build (-i)");
   const profile = settings.profile;
   const ledCount = profile.name === "box" ? profile.buttons : profile.segments.length;
   const outboxStore = openOutbox(c, scoped(logger, "outbox"));
@@ -673,6 +676,7 @@ function readConfig(c: Record<string, unknown>): DeviceConfig {
     timeFloor: timeFloor(text("timeFloor")),
     wifi: wifiSsid ? { ssid: wifiSsid, ...(wifiPassphrase ? { passphrase: wifiPassphrase } : {}) } : undefined,
     simulatePressEverySeconds: integer("simulatePressEverySeconds", 0, 0, 86_400),
+    heapProbeSeconds: integer("heapProbeSeconds", 0, 0, 3600),
     factoryResetHoldMs: integer("factoryResetHoldMs", 10_000, 1_000, 60_000),
     setupHoldMs: integer("setupHoldMs", 3000, 500, 30_000),
     setupPort: integer("setupPort", 8080, 1, 65535),

@@ -35,3 +35,8 @@ export function platformRestart(logger: Logger): () => void {
     system.restart();
   };
 }
+
+/** The bench's heap probe exists in the simulator's instrumented builds only (modules/system-info/system-info.ts). */
+export function startHeapProbe(_seconds: number, _logger: Logger): boolean {
+  return false;
+}

@@ -30,9 +30,9 @@ function merge(into: Creation, from: Creation | undefined): void {
 /**
  * The XS heap of the esp32 build, from the manifests mcconfig merges for it (the product's, the root's, the SDK's
  * manifest_base and esp32 device manifest; included first, the including one wins) and mcconfig's defaults.
- * With `creation.static` set that is the whole XS heap; with 0 (what the build uses) XS starts with
- * `chunk.initial` bytes of chunks and `heap.initial` slots (16 B each on the ESP32) and takes more from the
- * ESP-IDF heap only on demand: the estimate is that initial allocation.
+ * With `creation.static` set that is the whole XS heap; with 0 XS starts with `chunk.initial` bytes of chunks and
+ * `heap.initial` slots (16 B each on the ESP32); with both increments 0 (what the build sets, as the SDK's ESP32
+ * targets do) that is all it ever has, otherwise it takes more from the ESP-IDF heap on demand.
  */
 export function esp32Heap(product = "kisbox"): Esp32Heap {
   const moddable = process.env.MODDABLE;
@@ -62,9 +62,13 @@ export function esp32Heap(product = "kisbox"): Esp32Heap {
   const slots = creation.heap?.initial || 2048;
   const fixed = creation.static ?? 0;
   if (fixed > 0) return { bytes: fixed, creation, explanation: `creation.static ${fixed}` };
+  // mcconfig's defaults for the increments (filterCreation): 1024 B of chunks, 64 slots.
+  const fixedSize = (creation.chunk?.incremental ?? 1024) === 0 && (creation.heap?.incremental ?? 64) === 0;
   return {
     bytes: chunk + slots * ESP32_SLOT_BYTES,
     creation,
-    explanation: `creation.static 0: chunk.initial ${chunk} B + heap.initial ${slots} slots × ${ESP32_SLOT_BYTES} B; more only on demand from the ESP-IDF heap`,
+    explanation: fixedSize
+      ? `chunk.initial ${chunk} B + heap.initial ${slots} slots × ${ESP32_SLOT_BYTES} B, increments 0: a fixed budget`
+      : `creation.static 0: chunk.initial ${chunk} B + heap.initial ${slots} slots × ${ESP32_SLOT_BYTES} B; more only on demand from the ESP-IDF heap`,
   };
 }

@@ -32,6 +32,20 @@ export function parseInstruments(lines: readonly string[], times: readonly numbe
   return samples.length ? { samples } : { samples, error: "mcsim printed an instrumentation key but no samples" };
 }
 
+/**
+ * The firmware's own heap probe (`heapProbeSeconds`, modules/system-info): `heap live chunks=<bytes> slots=<count>`
+ * right after a full collection, i.e. what is reachable; XS's instrumentation above also counts garbage not yet
+ * collected. Slots are already counts.
+ */
+export function parseHeapProbe(lines: readonly string[], times: readonly number[]): { samples: HeapSample[]; error?: string } {
+  const samples: HeapSample[] = [];
+  lines.forEach((line, i) => {
+    const m = /heap live chunks=(\d+) slots=(\d+)/.exec(line);
+    if (m) samples.push({ at: times[i]!, chunkUsed: Number(m[1]), chunkAvailable: 0, slotsUsed: Number(m[2]), slotsAvailable: 0 });
+  });
+  return samples.length ? { samples } : { samples, error: "the firmware printed no heap probe line (heapProbeSeconds not set, or not an instrumented build)" };
+}
+
 export interface HeapPeak {
   readonly chunkBytes: number;
   readonly slots: number;

@@ -1,5 +1,5 @@
 import assert from "../support/assert";
-import { heapPeak, parseInstruments } from "../bench/instruments";
+import { heapPeak, parseHeapProbe, parseInstruments } from "../bench/instruments";
 
 describe("bench: mcsim's instrumentation lines (B6)", () => {
   const key = "instruments key: Pixels drawn,Frames drawn,Chunk used,Chunk available,Slot used,Slot available,Stack used";
@@ -24,5 +24,14 @@ describe("bench: mcsim's instrumentation lines (B6)", () => {
     assert.match(parseInstruments(["hello"], [0]).error ?? "", /no instrumentation/);
     assert.match(parseInstruments(["instruments key: Chunk used"], [0]).error ?? "", /unexpected instrumentation key/);
     assert.match(parseInstruments([key], [0]).error ?? "", /no samples/);
+  });
+
+  it("reads the firmware's heap probe (live heap after a collection): chunks in bytes, slots as counts", () => {
+    const probe = ["info  [heap] heap live chunks=21000 slots=3100", "LED 0 on", "info  [heap] heap live chunks=25000 slots=2900"];
+    const { samples, error } = parseHeapProbe(probe, [100, 150, 1100]);
+    assert.equal(error, undefined);
+    assert.deepEqual(samples.map((x) => [x.at, x.chunkUsed, x.slotsUsed]), [[100, 21000, 3100], [1100, 25000, 2900]]);
+    assert.deepEqual(heapPeak(samples, 0, 2000), { chunkBytes: 25000, slots: 2900, esp32Bytes: 71400 });
+    assert.match(parseHeapProbe(lines, times).error ?? "", /no heap probe line/);
   });
 });
