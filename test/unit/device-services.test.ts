@@ -1,5 +1,5 @@
 import assert from "../support/assert";
-import { RingLog } from "../../src/core/ring-log";
+import { RING_LOG_MAX_LINE_CHARS, RingLog } from "../../src/core/ring-log";
 import { DeviceSettings, type SettingValues } from "../../src/device/settings";
 import { DiagnosticsReporter, type Diagnostics } from "../../src/device/diagnostics";
 import type { DesiredUpdate, JsonObject } from "../../src/azure/twin";
@@ -15,10 +15,21 @@ describe("RingLog", () => {
     log.log("debug", "a", "noise");
     for (let i = 1; i <= 5; i++) log.log(i % 2 ? "info" : "error", "hub", `event ${i}`, { n: i });
     assert.equal(forwarded.length, 6);
-    assert.deepEqual(log.tail(10).map((e) => e.message), ["event 3", "event 4", "event 5"]);
-    assert.deepEqual(log.tail(2).map((e) => e.message), ["event 4", "event 5"]);
+    assert.deepEqual(log.tailText(10), ["2026-01-01T00:00:00.000Z info [hub] event 3 n=3", "2026-01-01T00:00:00.000Z error [hub] event 4 n=4", "2026-01-01T00:00:00.000Z info [hub] event 5 n=5"]);
     assert.deepEqual(log.tailText(1), ["2026-01-01T00:00:00.000Z info [hub] event 5 n=5"]);
-    assert.deepEqual(log.tail(0), []);
+    assert.deepEqual(log.tailText(0), []);
+  });
+
+  it("keeps each entry as its line, stamped when it was logged, and cuts a long one", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const log = new RingLog(silentLogger, clock, 2, "info");
+    log.log("warn", "ota", "first", { url: "/fw.bin?…" });
+    await clock.advance(1500);
+    log.log("info", "x", "y".repeat(600));
+    const [first, long] = log.tailText(2);
+    assert.equal(first, "2026-01-01T00:00:00.000Z warn [ota] first url=/fw.bin?…");
+    assert.equal(long!.length, RING_LOG_MAX_LINE_CHARS);
+    assert.ok(long!.startsWith("2026-01-01T00:00:01.500Z info [x] yyy") && long!.endsWith("y…"));
   });
 });
 
