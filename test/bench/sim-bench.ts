@@ -108,7 +108,8 @@ async function measure(rig: SimRig, hub: FaultProxy, ntp: Awaited<ReturnType<Del
     windows["press burst"] = { from: Date.now(), to: Date.now() + 8000 };
     await sleep(8000);
 
-    // An OTA download of a 300 KB image, signed with the rig's release key.
+    // An OTA download of a 300 KB image, signed with the rig's release key; apart from the burst by two probes.
+    await sleep(2000);
     const image = randomBytes(300_000);
     const url = rig.cloud.blobs.put("/fw/kisbox-1.1.0.bin", image) + "?sv=2024-01-01&sig=x";
     const from = sim.lines.length;
@@ -141,12 +142,13 @@ function heapRows(sim: McSim | undefined, windows: Windows): BenchRow[] {
     if (samples.error) figure = notAvailable(samples.error);
     else if (!w) figure = notAvailable(`the ${phase} did not happen in the run`);
     else {
-      // Probes come once a second: the one after the window ends still holds what the phase left reachable.
-      const peak = heapPeak(samples.samples, w.from, w.to + 1100);
+      // Probes come once a second: a phase shorter than that (the TLS handshake) is represented by the first probe
+      // after it, which still holds what the phase left reachable; a longer one only by its own probes.
+      const peak = heapPeak(samples.samples, w.from, w.to) ?? heapPeak(samples.samples, w.to, w.to + 1100);
       if (!peak) figure = notAvailable(`no heap probe during the ${phase}`);
       else {
         figure = value((100 * peak.esp32Bytes) / budget.bytes, "percent");
-        const raw = heapPeak(inUse.samples, w.from, w.to + 1100);
+        const raw = heapPeak(inUse.samples, w.from, w.to) ?? heapPeak(inUse.samples, w.to, w.to + 1100);
         const garbage = raw ? `; in use with uncollected garbage (XS instrumentation) up to ${raw.esp32Bytes} B` : "";
         notes = `live after a collection: chunks ${peak.chunkBytes} B + ${peak.slots} slots × 16 B = ${peak.esp32Bytes} B of ${notes}${garbage}`;
       }
