@@ -101,9 +101,6 @@ export class HttpsRequestError extends Error {
 
 // ---- one request ----------------------------------------------------------------------------------------------
 
-/** The TLS record size the HTTPS connections ask for (RFC 6066 max_fragment_length: 512, 1024, 2048 or 4096). */
-export const HTTPS_MAX_FRAGMENT = 4096;
-
 /** What an exchange needs of a request (HttpsRequest without the body limit; the stream client has no method). */
 export type ExchangeRequest = Omit<HttpsRequest, "maxBodyBytes">;
 
@@ -170,11 +167,6 @@ export abstract class HttpsExchange {
         this.fault ??= { message: refusal, code: "ETLS" };
         this.log("warn", "server certificate refused", { request: this.label, reason: verdict.ok ? undefined : verdict.reason });
       });
-      // RFC 6066 max_fragment_length: a server that supports it (OpenSSL does) sends records of at most 4 KB
-      // instead of 16 KB, and the SDK's TLS holds one record, raw and decrypted, at a time: an update download
-      // beside the hub connection needed ~26 KB more XS heap (B6). A server without it ignores the request.
-      // The client must then keep its own records within 4 KB as well: the body goes in pieces of at most that.
-      secure.tls_max_fragment_length = HTTPS_MAX_FRAGMENT;
 
       this.client = new Client({
         // Host header: the logical name, with the port unless it is the default one.
@@ -205,7 +197,7 @@ export abstract class HttpsExchange {
           exchange.callback(() => {
             const body = r.body;
             if (!body || exchange.settled) return;
-            const end = Math.min(body.byteLength, bodyWritten + Math.min(count, HTTPS_MAX_FRAGMENT));
+            const end = Math.min(body.byteLength, bodyWritten + count);
             if (end <= bodyWritten) return;
             this.write(body.subarray(bodyWritten, end));
             bodyWritten = end;
