@@ -17,6 +17,14 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
+/** `text` cut to at most `maxChars` UTF-16 units, ending in "…" when cut, never between a surrogate pair's halves. */
+export function truncateText(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  let cut = maxChars - 1;
+  if ((text.charCodeAt(cut - 1) & 0xfc00) === 0xd800) cut--;
+  return `${text.slice(0, cut)}…`;
+}
+
 /** UTF-8 length of a string without encoding it (a lone surrogate counts as the 3-byte U+FFFD it becomes). */
 export function utf8Length(text: string): number {
   let n = 0;

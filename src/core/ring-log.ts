@@ -1,6 +1,7 @@
 import type { Clock } from "../ports/clock";
 import type { LogFields, LogLevel, Logger } from "../ports/logger";
 import { formatFields } from "../ports/logger";
+import { truncateText } from "./bytes";
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
@@ -34,13 +35,7 @@ export class RingLog implements Logger {
   log(level: LogLevel, scope: string, message: string, fields?: LogFields): void {
     this.inner.log(level, scope, message, fields);
     if (RANK[level] < RANK[this.minLevel]) return;
-    let line = `${new Date(this.clock.now()).toISOString()} ${level} [${scope}] ${message}${formatFields(fields)}`;
-    if (line.length > RING_LOG_MAX_LINE_CHARS) {
-      let cut = RING_LOG_MAX_LINE_CHARS - 1;
-      if ((line.charCodeAt(cut - 1) & 0xfc00) === 0xd800) cut--; // not between the halves of a surrogate pair
-      line = `${line.slice(0, cut)}…`;
-    }
-    this.lines[this.next] = line;
+    this.lines[this.next] = truncateText(`${new Date(this.clock.now()).toISOString()} ${level} [${scope}] ${message}${formatFields(fields)}`, RING_LOG_MAX_LINE_CHARS);
     this.next = (this.next + 1) % this.capacity;
     this.count = Math.min(this.count + 1, this.capacity);
   }

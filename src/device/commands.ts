@@ -4,7 +4,7 @@ import type { CloudMessage } from "../azure/cloud-messages";
 import type { ScopedLogger } from "../ports/logger";
 import type { Clock, TimerId } from "../ports/clock";
 import type { RebootLimiter } from "../boot/reboot-limit";
-import { fromUtf8, utf8Length } from "../core/bytes";
+import { fromUtf8, truncateText, utf8Length } from "../core/bytes";
 import { errorMessage } from "../core/listeners";
 import { COMMANDS, SchemaError, checkMessage } from "./schema";
 
@@ -130,12 +130,7 @@ export function boundedLog(lines: readonly string[], maxBytes = GET_LOG_MAX_BYTE
   const kept: string[] = [];
   let bytes = 0;
   for (let i = lines.length - 1; i >= 0; i--) {
-    let line = lines[i]!;
-    if (line.length > maxLineChars) {
-      let cut = maxLineChars - 1;
-      if ((line.charCodeAt(cut - 1) & 0xfc00) === 0xd800) cut--; // not between the halves of a surrogate pair
-      line = `${line.slice(0, cut)}…`;
-    }
+    const line = truncateText(lines[i]!, maxLineChars);
     const size = utf8Length(JSON.stringify(line)) + 1; // as it is sent: quoted, escaped, and a comma
     if (bytes + size > maxBytes) {
       kept.reverse();
