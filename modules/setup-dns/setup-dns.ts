@@ -4,22 +4,9 @@
  * device's address; junk is answered FORMERR/NOTIMP or dropped, never thrown). Only started on esp32, while the
  * access point is up; the simulator has no access point and no DNS of its own.
  */
-import UDP from "embedded:io/socket/udp";
 import { DNS_PORT, answerDnsQuery, ipv4Bytes } from "setup/dns-responder";
+import { UdpSocketClass, type Datagram } from "adapters/udp-datagrams";
 import type { Logger } from "ports/logger";
-
-interface Datagram extends ArrayBuffer {
-  readonly address: string;
-  readonly port: number;
-}
-
-interface UdpSocket {
-  read(): Datagram | undefined;
-  write(data: ArrayBufferLike | ArrayBufferView, address: string, port: number): void;
-  close(): void;
-}
-
-const UdpSocketClass = UDP as unknown as new (options: { port?: number; onReadable?: (this: UdpSocket, packets: number) => void }) => UdpSocket;
 
 /** At most this many queries are answered per readable event (the rest wait for the next one). */
 const MAX_PER_EVENT = 8;

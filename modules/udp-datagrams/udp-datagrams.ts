@@ -17,24 +17,24 @@ import { DEFAULT_RESOLVE_TIMEOUT_MS, resolveIPv4 } from "adapters/name-resolver"
 
 // ---- the socket's real API (narrow local types; the typings lack close()) ---------------------------------------
 
-interface Datagram extends ArrayBuffer {
+export interface Datagram extends ArrayBuffer {
   readonly address: string;
   readonly port: number;
 }
 
-interface UdpSocket {
+export interface UdpSocket {
   read(): Datagram | undefined;
   write(data: ArrayBufferLike | ArrayBufferView, address: string, port: number): void;
   close(): void;
 }
 
-interface UdpSocketOptions {
+export interface UdpSocketOptions {
   readonly port?: number;
   readonly onReadable?: (this: UdpSocket, packets: number) => void;
   readonly onError?: (this: UdpSocket) => void;
 }
 
-const UdpSocketClass = UDP as unknown as new (options: UdpSocketOptions) => UdpSocket;
+export const UdpSocketClass = UDP as unknown as new (options: UdpSocketOptions) => UdpSocket;
 
 export interface ModdableDatagramPortOptions {
   /** A name look-up that takes longer fails the send (default 10 s). */
