@@ -2,7 +2,7 @@ import type { OutboxRecord, OutboxStore } from "../azure/telemetry-outbox";
 import type { RecordStorage } from "../ports/record-storage";
 import { checkSegmentName } from "../ports/record-storage";
 import { errorMessage } from "../core/listeners";
-import { concatBytes } from "../core/bytes";
+import { concatBytes, fromUtf8, utf8 } from "../core/bytes";
 import { toJson } from "../core/json";
 
 /*
@@ -72,7 +72,7 @@ function frame(type: number, seq: number, payload: Uint8Array): Uint8Array {
 
 /** Encodes an event record as one frame (exported for tests and tools). */
 export function encodeEventFrame(record: OutboxRecord): Uint8Array {
-  const payload = new TextEncoder().encode(toJson([record.id, record.createdAt, record.properties, record.body]));
+  const payload = utf8(toJson([record.id, record.createdAt, record.properties, record.body]));
   if (payload.length > MAX_PAYLOAD) throw new RangeError(`outbox event ${record.id} is ${payload.length} bytes; at most ${MAX_PAYLOAD} fit a frame`);
   if (!Number.isInteger(record.seq) || record.seq < 0 || record.seq > 0xffffffff) throw new RangeError(`outbox seq ${record.seq} out of range`);
   return frame(TYPE_EVENT, record.seq, payload);
@@ -87,7 +87,7 @@ type Decoded = { readonly type: typeof TYPE_EVENT; readonly record: OutboxRecord
 function decodeRecord(seq: number, payload: Uint8Array): OutboxRecord | undefined {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+    value = JSON.parse(fromUtf8(payload));
   } catch {
     return undefined;
   }
